@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# One-time machine set-up for Debian/Ubuntu: the system packages and rustup pieces that
+# `cargo xtask dist` and `cargo xtask test` need. Idempotent; the xtask installs zig,
+# cargo-zigbuild, maturin and every Python tool itself, into target/venvs/.
+set -euo pipefail
+
+# mingw-w64: stub DLL for wine tests; wine64: runs the Windows sidecar; gh: github-release;
+# patchelf: Nuitka standalone builds.
+apt_packages=(mingw-w64 wine64 gh patchelf)
+
+missing=()
+for pkg in "${apt_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+    echo "==> apt-get install ${missing[*]}"
+    sudo_cmd=()
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+echo "==> rustup components and targets"
+rustup component add rustfmt clippy >/dev/null
+rustup target add x86_64-unknown-linux-gnu x86_64-apple-darwin aarch64-apple-darwin \
+    x86_64-pc-windows-gnu >/dev/null

@@ -1,0 +1,143 @@
+//! Every `cargo xtask` command and its flags. `main.rs` dispatches; each command lives in its own file.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about = "Build, check and ship the mcp-sidecar wheels")]
+pub struct Xtask {
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    Dist(Dist),
+    Plan(Plan),
+    Check(Check),
+    Test(Test),
+    Bench(Bench),
+    Publish(Publish),
+    GithubRelease(GithubRelease),
+    FreezeCheck(FreezeCheck),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Builder {
+    /// zig for cross targets, plain cargo for the host's own native target.
+    Auto,
+    Zig,
+    Cross,
+    Native,
+}
+
+/// Cross-build the sidecar and write wheels, sdist, SHA256SUMS and dist-manifest.json.
+#[derive(Debug, clap::Args)]
+pub struct Dist {
+    /// Build only these target triples (repeatable); default: every configured target.
+    #[arg(long = "target", value_name = "TRIPLE")]
+    pub targets: Vec<String>,
+    #[arg(long, value_enum, default_value_t = Builder::Auto)]
+    pub builder: Builder,
+    /// Output directory.
+    #[arg(long, default_value = "dist")]
+    pub out: PathBuf,
+    /// Print the plan (targets, builders, tags, paths) and build nothing.
+    #[arg(long)]
+    pub plan: bool,
+    /// Machine-readable output on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Skip the sdist (matrix jobs build wheels only).
+    #[arg(long)]
+    pub no_sdist: bool,
+}
+
+/// Print the release matrix (one entry per target) for the GitHub Actions workflow.
+#[derive(Debug, clap::Args)]
+pub struct Plan {
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Verify wheels, sdists and bare binaries against their tags and PyPI's upload rules.
+#[derive(Debug, clap::Args)]
+pub struct Check {
+    /// Files or directories to check (default: dist/).
+    pub paths: Vec<PathBuf>,
+    /// Platform tag a bare binary must satisfy.
+    #[arg(long, value_name = "TAG")]
+    pub expect_tag: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Run the whole test suite (what CI runs).
+#[derive(Debug, clap::Args)]
+pub struct Test {
+    /// Run only these suites (repeatable): lint, rust, python, dist, check, release, freeze.
+    #[arg(long = "only", value_name = "SUITE")]
+    pub only: Vec<String>,
+    /// Skip these suites (repeatable).
+    #[arg(long = "skip", value_name = "SUITE")]
+    pub skip: Vec<String>,
+}
+
+/// Measure the speed and size goals and print a report.
+#[derive(Debug, clap::Args)]
+pub struct Bench {
+    /// Which benchmarks (repeatable): sidecar, dist, check; default all.
+    pub which: Vec<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Upload dist/ with twine after `check` and `twine check --strict` pass on every file.
+#[derive(Debug, clap::Args)]
+pub struct Publish {
+    #[arg(long, value_name = "URL")]
+    pub repository_url: Option<String>,
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long, default_value = "dist")]
+    pub dist: PathBuf,
+}
+
+/// Create the GitHub Release (draft → upload → publish) with the `gh` CLI.
+#[derive(Debug, clap::Args)]
+pub struct GithubRelease {
+    #[arg(long, value_name = "vX.Y.Z")]
+    pub tag: String,
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long, default_value = "dist")]
+    pub dist: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FreezeTool {
+    Pyinstaller,
+    Nuitka,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FreezeMode {
+    Onedir,
+    Onefile,
+}
+
+/// Freeze scripts/freeze_app.py with PyInstaller or Nuitka and prove the sidecar still starts.
+#[derive(Debug, clap::Args)]
+pub struct FreezeCheck {
+    #[arg(long, value_enum)]
+    pub tool: FreezeTool,
+    #[arg(long, value_enum, default_value_t = FreezeMode::Onedir)]
+    pub mode: FreezeMode,
+    #[arg(long, default_value = "dist")]
+    pub dist: PathBuf,
+    /// Freeze without the package's hook/configuration (negative test: must fail).
+    #[arg(long)]
+    pub no_hook: bool,
+}

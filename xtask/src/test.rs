@@ -1,0 +1,48 @@
+//! `cargo xtask test`: the whole suite, one named suite after another, stopping at the first failure.
+
+mod lint;
+mod python;
+mod rust;
+
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use xshell::Shell;
+
+use crate::flags;
+
+type SuiteFn = fn(&Shell) -> Result<()>;
+
+/// In run order: cheap and fundamental first.
+const SUITES: &[(&str, SuiteFn)] = &[
+    ("lint", lint::run),
+    ("rust", rust::run),
+    ("python", python::run),
+];
+
+impl flags::Test {
+    pub fn run(self, sh: &Shell) -> Result<()> {
+        for name in self.only.iter().chain(&self.skip) {
+            if !SUITES.iter().any(|(n, _)| n == name) {
+                let known: Vec<&str> = SUITES.iter().map(|(n, _)| *n).collect();
+                bail!("unknown suite `{name}`; known suites: {}", known.join(", "));
+            }
+        }
+        let selected = SUITES.iter().filter(|(name, _)| {
+            (self.only.is_empty() || self.only.iter().any(|o| o == name))
+                && !self.skip.iter().any(|s| s == name)
+        });
+        let mut timings = Vec::new();
+        for (name, suite) in selected {
+            eprintln!("\n=== suite {name} ===");
+            let start = Instant::now();
+            suite(sh).map_err(|e| e.context(format!("suite `{name}` failed")))?;
+            timings.push((*name, start.elapsed().as_secs_f64()));
+        }
+        eprintln!("\n=== all suites passed ===");
+        for (name, secs) in timings {
+            eprintln!("  {name:<10} {secs:>7.1} s");
+        }
+        Ok(())
+    }
+}

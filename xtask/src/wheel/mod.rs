@@ -1,0 +1,7 @@
+//! The wheel model shared by `dist` (writes wheels) and `check` (verifies them).
+
+pub mod filename;
+pub mod tag;
+
+pub use filename::{normalize_dist_name, WheelFilename};
+pub use tag::{Arch, BinaryExpectation, BinaryFormat, Os, PlatformTag, Version2};
