@@ -11,6 +11,7 @@ mod plan;
 mod publish;
 mod python_env;
 mod test;
+mod tidy;
 mod toolchain;
 mod wheel;
 
