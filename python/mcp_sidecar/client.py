@@ -1,18 +1,19 @@
 """A minimal MCP Streamable HTTP client (standard library only).
 
 For smoke tests, benchmarks and frozen-app checks of a running sidecar: initialize, ping,
-tools/list, tools/call. One client holds one HTTP connection and one MCP session and is not
-thread-safe: give each thread its own.
+tools/list, tools/call. One client is one MCP session; each thread that uses it gets its own
+keep-alive HTTP connection, so concurrent calls on one session are fine.
 """
 
 import http.client
-import json
 import itertools
+import json
+import threading
 from urllib.parse import urlsplit
 
-__all__ = ["McpClient", "McpError", "HttpError"]
+__all__ = ["McpClient", "McpError", "HttpStatusError", "NoAnswer", "PROTOCOL_VERSION"]
 
-# The newest protocol revision we speak; the server's answer to initialize decides.
+# The protocol revision we ask for; the server's answer to initialize decides.
 PROTOCOL_VERSION = "2025-06-18"
 
 
@@ -20,47 +21,52 @@ class McpError(Exception):
     """A JSON-RPC error answer from the server."""
 
     def __init__(self, code, message, data=None):
-        Exception.__init__(self, "MCP error {}: {}".format(code, message))
+        Exception.__init__(self, "JSON-RPC error {}: {}".format(code, message))
         self.code = code
         self.message = message
         self.data = data
 
 
-class HttpError(Exception):
-    """A non-2xx HTTP answer (403 for a foreign Origin, 401 without the bearer token, ...)."""
+class HttpStatusError(Exception):
+    """A 4xx/5xx HTTP answer (403 for a foreign Origin, 401 without the bearer token, ...)."""
 
     def __init__(self, status, body):
-        Exception.__init__(self, "HTTP {}: {}".format(status, body[:200]))
+        Exception.__init__(self, "HTTP {}: {}".format(status, body[:300]))
         self.status = status
         self.body = body
 
 
+class NoAnswer(ConnectionError):
+    """The response ended without the answer (the server went away mid-request)."""
+
+
 class McpClient(object):
-    def __init__(self, url, token=None, timeout=30.0, headers=None):
+    def __init__(self, url, token=None, timeout=30.0, origin=None):
         parts = urlsplit(url)
         self.url = url
-        self._path = parts.path or "/mcp"
-        self._conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
-        self._token = token
-        self._extra_headers = dict(headers or {})
-        self._ids = itertools.count(1)
+        self.host, self.port, self.path = parts.hostname, parts.port, parts.path or "/mcp"
+        self.timeout = timeout
+        self.token = token
+        self.origin = origin
         self.session_id = None
         self.protocol_version = None
-        self.server_info = None
+        self._ids = itertools.count(1)
+        self._local = threading.local()  # one HTTP connection per calling thread
 
     # -- MCP methods -------------------------------------------------------------------------
 
-    def initialize(self, client_name="mcp-sidecar-client"):
+    def initialize(self, name="mcp-sidecar-client"):
         result = self.request(
             "initialize",
             {
                 "protocolVersion": PROTOCOL_VERSION,
                 "capabilities": {},
-                "clientInfo": {"name": client_name, "version": "1"},
+                "clientInfo": {"name": name, "version": "1"},
             },
         )
+        if not self.session_id:
+            raise NoAnswer("initialize was answered without an Mcp-Session-Id header")
         self.protocol_version = result.get("protocolVersion", PROTOCOL_VERSION)
-        self.server_info = result
         self.notify("notifications/initialized")
         return result
 
@@ -68,98 +74,128 @@ class McpClient(object):
         return self.request("ping")
 
     def list_tools(self):
-        return self.request("tools/list").get("tools", [])
+        return self.request("tools/list")["tools"]
 
     def call_tool(self, name, arguments=None):
-        """Returns the CallToolResult dict; raises McpError on a protocol error."""
+        """The CallToolResult dict; raises McpError on a protocol error (unknown tool, bad arguments)."""
         return self.request("tools/call", {"name": name, "arguments": arguments or {}})
 
     def close(self):
-        """Ends the MCP session (DELETE) and the HTTP connection."""
-        try:
-            if self.session_id is not None:
-                self.post_raw(None, method="DELETE")
-        except (OSError, http.client.HTTPException, HttpError):
-            pass
-        finally:
-            self._conn.close()
+        """Ends the MCP session (DELETE, best effort) and the HTTP connection."""
+        if self.session_id is not None:
+            try:
+                self._send("DELETE", None, self.headers())[0].read()
+            except (OSError, http.client.HTTPException):
+                pass
+        self._drop_connection()
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc_info):
         self.close()
 
     # -- JSON-RPC over HTTP ------------------------------------------------------------------
 
     def request(self, method, params=None):
-        msg_id = next(self._ids)
-        message = {"jsonrpc": "2.0", "id": msg_id, "method": method}
+        message = {"jsonrpc": "2.0", "id": next(self._ids), "method": method}
         if params is not None:
             message["params"] = params
-        status, headers, body = self.post_raw(message)
-        answer = _find_answer(headers.get("content-type", ""), body, msg_id)
+        _, _, answer = self.post(message)
         if answer is None:
-            raise McpError(-32603, "no answer to request {} in HTTP {} body".format(msg_id, status))
+            raise NoAnswer("the response to {} ended without an answer".format(method))
         if "error" in answer:
-            err = answer["error"]
-            raise McpError(err.get("code"), err.get("message"), err.get("data"))
-        return answer.get("result", {})
+            error = answer["error"]
+            raise McpError(error.get("code"), error.get("message"), error.get("data"))
+        return answer["result"]
 
     def notify(self, method, params=None):
         message = {"jsonrpc": "2.0", "method": method}
         if params is not None:
             message["params"] = params
-        self.post_raw(message)
+        status, _, _ = self.post(message)
+        return status
 
-    def post_raw(self, message, method="POST", extra_headers=None):
-        """Sends one HTTP request; returns (status, lower-cased headers, body text)."""
-        headers = {"Accept": "application/json, text/event-stream"}
-        if message is not None:
-            headers["Content-Type"] = "application/json"
-        if self.session_id is not None:
+    def headers(self):
+        """The headers every request carries, as the spec requires once a session exists."""
+        headers = {
+            "Accept": "application/json, text/event-stream",
+            "Content-Type": "application/json",
+        }
+        if self.session_id:
             headers["Mcp-Session-Id"] = self.session_id
-        if self.protocol_version is not None:
+        if self.protocol_version:
             headers["MCP-Protocol-Version"] = self.protocol_version
-        if self._token is not None:
-            headers["Authorization"] = "Bearer " + self._token
-        headers.update(self._extra_headers)
-        headers.update(extra_headers or {})
-        body = None if message is None else json.dumps(message).encode("utf-8")
-        self._conn.request(method, self._path, body=body, headers=headers)
-        response = self._conn.getresponse()
-        text = response.read().decode("utf-8", "replace")
-        lowered = {k.lower(): v for k, v in response.getheaders()}
-        if response.status >= 300:
-            raise HttpError(response.status, text)
-        if "mcp-session-id" in lowered:
-            self.session_id = lowered["mcp-session-id"]
-        return response.status, lowered, text
+        if self.token:
+            headers["Authorization"] = "Bearer " + self.token
+        if self.origin:
+            headers["Origin"] = self.origin
+        return headers
+
+    def post(self, message, headers=None):
+        """POSTs one message; returns (status, lower-cased headers, answer or None). Raises on >= 400."""
+        body = json.dumps(message).encode("utf-8")
+        response, response_headers = self._send("POST", body, headers or self.headers())
+        try:
+            if response.status >= 400:
+                raise HttpStatusError(response.status, response.read().decode("utf-8", "replace"))
+            if "mcp-session-id" in response_headers:
+                self.session_id = response_headers["mcp-session-id"]
+            want = message.get("id")
+            answer = None
+            if want is not None:
+                if response_headers.get("content-type", "").startswith("text/event-stream"):
+                    answer = _answer_from_sse(response, want)
+                else:
+                    text = response.read().decode("utf-8")
+                    answer = json.loads(text) if text.strip() else None
+            response.read()  # drain, so the keep-alive connection can carry the next request
+            return response.status, response_headers, answer
+        except BaseException:
+            self._drop_connection()
+            raise
+
+    def _send(self, method, body, headers):
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            self._local.conn = conn
+        try:
+            conn.request(method, self.path, body=body, headers=headers)
+            response = conn.getresponse()
+        except BaseException:
+            self._drop_connection()
+            raise
+        return response, {k.lower(): v for k, v in response.getheaders()}
+
+    def _drop_connection(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
 
 
-def _find_answer(content_type, body, msg_id):
-    """The JSON-RPC response with `msg_id` from a JSON or SSE body (SSE may carry others first)."""
-    if "text/event-stream" in content_type:
-        candidates = []
-        data_lines = []
-        for line in body.splitlines() + [""]:
-            if line.startswith("data:"):
-                data_lines.append(line[5:].lstrip(" "))
-            elif line == "" and data_lines:
-                candidates.append("\n".join(data_lines))
-                data_lines = []
-        messages = []
-        for chunk in candidates:
-            try:
-                messages.append(json.loads(chunk))
-            except ValueError:
-                continue
-    elif body.strip():
-        parsed = json.loads(body)
-        messages = parsed if isinstance(parsed, list) else [parsed]
-    else:
-        messages = []
-    for message in messages:
-        if isinstance(message, dict) and message.get("id") == msg_id and "method" not in message:
-            return message
-    return None
+def _answer_from_sse(response, want):
+    """Reads SSE events until the JSON-RPC answer with id ``want``; None at end of stream."""
+    data = []
+    while True:
+        raw = response.readline()
+        if not raw:
+            return None
+        line = raw.decode("utf-8").rstrip("\r\n")
+        if line == "":
+            if data:
+                payload = "\n".join(data)
+                data = []
+                try:
+                    message = json.loads(payload)
+                except ValueError:
+                    continue
+                if isinstance(message, dict) and message.get("id") == want and "method" not in message:
+                    return message
+            continue
+        if line.startswith(":"):  # keep-alive comment
+            continue
+        field, _, value = line.partition(":")
+        if field == "data":
+            data.append(value[1:] if value.startswith(" ") else value)

@@ -1,0 +1,4 @@
+//! MCP over Streamable HTTP.
+
+pub mod guard;
+pub mod server;

@@ -1,0 +1,365 @@
+"""``McpSidecar``: start the sidecar, serve its IPC calls with the host's tools, stop it."""
+
+import atexit
+import logging
+import os
+import secrets
+import threading
+import time
+import weakref
+
+from . import _jsonrpc as rpc
+from ._calls import CALL_MODES, Call, make_executor
+from ._errors import ConnectionLostError, SidecarError, SidecarStartError
+from ._ipc import IpcServer, default_transport
+from ._locate import get_binary_path
+from ._process import NotReady, SidecarProcess, describe_exit
+from ._tools import Tool, ToolRegistry
+
+log = logging.getLogger("mcp_sidecar")
+
+TOKEN_ENV = "MCP_SIDECAR_TOKEN"
+
+_NEW, _RUNNING, _STOPPING, _STOPPED = "new", "running", "stopping", "stopped"
+
+# Safety net: sidecars still running when the interpreter exits are stopped.
+_live = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all_at_exit():
+    for sidecar in list(_live):
+        try:
+            sidecar.stop(timeout=1.0)
+        except Exception:
+            pass
+
+
+class McpSidecar(object):
+    """An MCP server sidecar serving this process's tools over HTTP.
+
+    ``tools``: a dict ``{name: handler}`` or an iterable of tuples
+    ``(name, handler[, description[, input_schema]])``. Handlers are called as
+    ``handler(**arguments)``. ``binary``: the sidecar's path, or an argv prefix such as
+    ``["wine", "mcp-sidecar.exe"]``; default ``get_binary_path()``. ``env``: extra
+    environment variables for the sidecar, on top of ``os.environ``. ``extra_args``: more
+    sidecar flags (e.g. ``["--log-level", "debug"]``). ``hello_timeout``: seconds an IPC peer
+    has to authenticate.
+    """
+
+    def __init__(
+        self,
+        tools=None,
+        host="127.0.0.1",
+        port=0,
+        require_auth=False,
+        call_mode="thread",
+        tool_timeout=30.0,
+        binary=None,
+        ipc=None,
+        allowed_origins=(),
+        log_file=None,
+        extra_args=(),
+        env=None,
+        hello_timeout=5.0,
+    ):
+        if call_mode not in CALL_MODES:
+            raise ValueError("call_mode must be 'thread' or 'main', not {!r}".format(call_mode))
+        if ipc not in (None, "unix", "tcp"):
+            raise ValueError("ipc must be None, 'unix' or 'tcp', not {!r}".format(ipc))
+        if tool_timeout is None or tool_timeout <= 0:
+            raise ValueError("tool_timeout must be a positive number of seconds")
+        self.host = host
+        self.port = port
+        self.require_auth = require_auth
+        self.call_mode = call_mode
+        self.tool_timeout = float(tool_timeout)
+        self.binary = binary
+        self.ipc = ipc or default_transport()
+        self.allowed_origins = tuple(allowed_origins)
+        self.log_file = log_file
+        self.extra_args = tuple(extra_args)
+        self.env = dict(env) if env is not None else None
+        self.hello_timeout = hello_timeout
+        self._registry = ToolRegistry()
+        self._lock = threading.RLock()
+        self._state = _NEW
+        self._token = None
+        self._server = None
+        self._process = None
+        self._executor = None
+        self._bound_port = None
+        self._ready_info = {}
+        self._lost_reason = None
+        if isinstance(tools, dict):
+            tools = tools.items()
+        for spec in tools or ():
+            self.register_tool(*spec)
+
+    # --- tools -------------------------------------------------------------------------------
+
+    def register_tool(self, name, handler, description="", input_schema=None):
+        """Adds (or replaces) a tool; once started, the sidecar is told the list changed.
+
+        ``input_schema`` defaults to one derived from the handler's signature.
+        """
+        self._registry.add(Tool(name, handler, description, input_schema))
+        self._tools_changed()
+        return handler
+
+    def tool(self, name=None, description="", input_schema=None):
+        """Decorator form of ``register_tool``: ``@sidecar.tool`` or ``@sidecar.tool("name")``;
+        the name defaults to the function's."""
+        if callable(name):  # used bare, as @sidecar.tool
+            return self.register_tool(name.__name__, name)
+
+        def decorate(handler):
+            self.register_tool(name or handler.__name__, handler, description, input_schema)
+            return handler
+
+        return decorate
+
+    def unregister_tool(self, name):
+        """Removes a tool; returns whether it existed."""
+        removed = self._registry.remove(name)
+        if removed:
+            self._tools_changed()
+        return removed
+
+    @property
+    def tool_names(self):
+        return self._registry.names()
+
+    def _tools_changed(self):
+        connection = self._server.connection if self._server is not None else None
+        if connection is not None and not connection.closed:
+            try:
+                connection.notify("tools.changed")
+            except SidecarError as exc:
+                log.debug("tools.changed not sent: %s", exc)
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self, timeout=10.0):
+        """Starts the sidecar and returns its HTTP port once it printed ``READY <port>``."""
+        with self._lock:
+            if self._state == _RUNNING:
+                raise SidecarError("the sidecar is already running")
+            if self._state == _STOPPING:
+                raise SidecarError("the sidecar is stopping")
+            self._state = _RUNNING
+            self._lost_reason = None
+            self._bound_port = None
+            self._ready_info = {}
+        try:
+            return self._start(timeout)
+        except BaseException:
+            if self._state != _STOPPED:
+                self._teardown(timeout=0.0)
+            raise
+
+    def _start(self, timeout):
+        deadline = time.monotonic() + timeout
+        command = self._command_prefix()
+        self._token = secrets.token_urlsafe(32)
+        self._executor = make_executor(self.call_mode, self.tool_timeout, self.is_alive)
+        self._server = IpcServer(
+            self._token,
+            on_request=self._on_request,
+            on_notification=self._on_notification,
+            on_close=self._on_connection_closed,
+            transport=self.ipc,
+            hello_timeout=self.hello_timeout,
+        )
+        endpoint = self._server.start()
+        argv = command + self._arguments(endpoint)
+        env = dict(os.environ)
+        if self.env:
+            env.update(self.env)
+        env[TOKEN_ENV] = self._token  # the token travels only here, never in argv
+        self._process = SidecarProcess(argv, env, self.log_file)
+        _live.add(self)
+        try:
+            port = self._process.wait_ready(max(0.0, deadline - time.monotonic()), timeout)
+        except NotReady as exc:
+            self._teardown(timeout=0.0)
+            raise SidecarStartError(self._process.failure_message(exc.args[0]))
+        self._bound_port = port
+        log.info("mcp-sidecar %s ready at %s", self._process.pid, self.url)
+        return port
+
+    def _command_prefix(self):
+        binary = self.binary
+        if binary is None:
+            return [get_binary_path()]
+        if isinstance(binary, (list, tuple)):
+            return [os.fspath(part) for part in binary]  # e.g. ["wine", "mcp-sidecar.exe"]
+        return [os.fspath(binary)]
+
+    def _arguments(self, endpoint):
+        args = [
+            "--ipc",
+            endpoint,
+            "--parent-pid",
+            str(os.getpid()),
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--tool-timeout-ms",
+            str(max(1, int(round(self.tool_timeout * 1000)))),
+        ]
+        for origin in self.allowed_origins:
+            args += ["--allowed-origin", origin]
+        if self.require_auth:
+            args.append("--require-auth")
+        return args + list(self.extra_args)
+
+    def stop(self, timeout=5.0):
+        """Asks the sidecar to shut down, then terminates, then kills; always reaps it.
+
+        Idempotent. Returns the sidecar's exit code (None if it was never started).
+        """
+        with self._lock:
+            if self._state in (_NEW, _STOPPING, _STOPPED):
+                return self._process.returncode if self._process is not None else None
+            self._state = _STOPPING
+        return self._teardown(timeout)
+
+    def _teardown(self, timeout):
+        with self._lock:
+            self._state = _STOPPING
+        deadline = time.monotonic() + max(0.0, timeout)
+        process, server, executor = self._process, self._server, self._executor
+        connection = server.connection if server is not None else None
+        if (
+            process is not None
+            and process.alive()
+            and connection is not None
+            and not connection.closed
+        ):
+            try:
+                connection.request(
+                    "lifecycle.shutdown", {}, timeout=max(0.05, deadline - time.monotonic())
+                )
+            except (SidecarError, rpc.RpcError) as exc:
+                log.debug("lifecycle.shutdown: %s", exc)
+        code = None
+        if process is not None:
+            code = process.stop(max(0.0, deadline - time.monotonic()))
+        if server is not None:
+            server.close()
+        if executor is not None:
+            executor.close(timeout=0.25)
+        if process is not None:
+            process.close()
+        _live.discard(self)
+        with self._lock:
+            self._state = _STOPPED
+        return code
+
+    def __enter__(self):
+        if self._state != _RUNNING:
+            self.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    # --- state -------------------------------------------------------------------------------
+
+    @property
+    def token(self):
+        """The secret shared with the sidecar (also the HTTP bearer token with require_auth)."""
+        return self._token
+
+    @property
+    def bound_port(self):
+        """The HTTP port the sidecar listens on (None before start)."""
+        return self._bound_port
+
+    @property
+    def url(self):
+        """``http://127.0.0.1:PORT/mcp`` (None before start)."""
+        if self._bound_port is None:
+            return None
+        host = self.host
+        if host in ("0.0.0.0", "", "::"):
+            host = "127.0.0.1"
+        if ":" in host:
+            host = "[{}]".format(host)
+        return "http://{}:{}/mcp".format(host, self._bound_port)
+
+    @property
+    def pid(self):
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def returncode(self):
+        return self._process.returncode if self._process is not None else None
+
+    @property
+    def ipc_endpoint(self):
+        return self._server.endpoint if self._server is not None else None
+
+    @property
+    def output_tail(self):
+        """The sidecar's last log lines (stderr), for diagnostics."""
+        return self._process.output_tail() if self._process is not None else ""
+
+    def is_alive(self):
+        """True while the sidecar runs and its IPC connection is up."""
+        if self._state != _RUNNING or self._process is None or self._lost_reason is not None:
+            return False
+        return self._process.alive()
+
+    def wait(self, timeout=None):
+        """Blocks until the sidecar exits (or ``timeout``); returns its exit code or None."""
+        if self._process is None:
+            return None
+        return self._process.wait(timeout)
+
+    def process_pending(self, timeout=0.0, max_calls=None):
+        """Runs queued tool calls on the calling thread (``call_mode="main"``).
+
+        Waits up to ``timeout`` seconds (None: until one arrives or the sidecar stops) for the
+        first call, then runs what is queued, at most ``max_calls``. Returns how many ran.
+        """
+        if self.call_mode != "main":
+            raise SidecarError('process_pending() is for call_mode="main"')
+        executor = self._executor
+        if executor is None:
+            return 0
+        return executor.process_pending(timeout, max_calls)
+
+    # --- IPC callbacks (read thread) ---------------------------------------------------------
+
+    def _on_request(self, method, params, reply):
+        if method == "tool.list":
+            reply.result(self._registry.list_result())
+        elif method == "tool.call":
+            tool, arguments = self._registry.prepare(params)  # RpcError → error reply
+            self._executor.submit(Call(tool, arguments, reply))
+        elif method == "auth.hello":
+            raise rpc.RpcError(rpc.INVALID_REQUEST, "already authenticated")
+        else:
+            raise rpc.RpcError(rpc.METHOD_NOT_FOUND, "method not found: {}".format(method))
+
+    def _on_notification(self, method, params):
+        if method == "lifecycle.ready" and isinstance(params, dict):
+            self._ready_info = dict(params)
+        else:
+            log.debug("ignoring notification %s", method)
+
+    def _on_connection_closed(self, reason):
+        self._lost_reason = reason
+        if self._executor is not None:
+            self._executor.wake()
+        if self._state == _RUNNING:
+            code = self._process.returncode if self._process is not None else None
+            log.warning(
+                "sidecar IPC connection closed: %s (sidecar %s)", reason, describe_exit(code)
+            )
+
+
+__all__ = ["McpSidecar", "ConnectionLostError"]

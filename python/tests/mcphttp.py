@@ -1,0 +1,13 @@
+"""The tests' MCP HTTP client: the package's own, under the names the tests use."""
+
+from mcp_sidecar.client import HttpStatusError, McpClient as McpHttpClient, McpError as RpcErrorAnswer
+from mcp_sidecar.client import NoAnswer
+
+__all__ = ["HttpStatusError", "McpHttpClient", "NoAnswer", "RpcErrorAnswer", "text_of"]
+
+
+def text_of(result):
+    """The text of a CallToolResult's single text item."""
+    assert len(result["content"]) == 1, result
+    assert result["content"][0]["type"] == "text", result
+    return result["content"][0]["text"]
