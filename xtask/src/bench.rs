@@ -1,6 +1,8 @@
 //! `cargo xtask bench`: measures the speed and size goals and prints a report.
 //! Numbers are reported, never asserted: timing belongs in benchmarks, not tests.
 
+mod check;
+mod dist;
 mod sidecar;
 
 use anyhow::{bail, Result};
@@ -11,7 +13,13 @@ use crate::flags;
 type BenchFn = fn(&Shell, bool) -> Result<()>;
 
 /// Each benchmark: name and function taking (shell, json output?).
-const BENCHES: &[(&str, BenchFn)] = &[("sidecar", sidecar::run)];
+const BENCHES: &[(&str, BenchFn)] = &[
+    ("sidecar", sidecar::run),
+    ("check", check::run),
+    ("dist", dist::run),
+    // Cold builds of all four targets, three ways: minutes of CPU.
+    ("dist-cold", dist::run_cold),
+];
 
 impl flags::Bench {
     pub fn run(self, sh: &Shell) -> Result<()> {

@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "cargo xtask", about = "Build, check and ship the mcp-sidecar wheels")]
+#[command(
+    name = "cargo xtask",
+    about = "Build, check and ship the mcp-sidecar wheels"
+)]
 pub struct Xtask {
     #[command(subcommand)]
     pub cmd: Cmd,
@@ -53,6 +56,11 @@ pub struct Dist {
     /// Skip the sdist (matrix jobs build wheels only).
     #[arg(long)]
     pub no_sdist: bool,
+    /// Build nothing: gather the matrix jobs' wheels from PARTS (one folder per target, each
+    /// with its SHA256SUMS and dist-manifest.json), add the sdist, and write the merged
+    /// SHA256SUMS and dist-manifest.json into --out.
+    #[arg(long, value_name = "PARTS", conflicts_with_all = ["targets", "plan"])]
+    pub assemble: Option<PathBuf>,
 }
 
 /// Print the release matrix (one entry per target) for the GitHub Actions workflow.
@@ -72,6 +80,9 @@ pub struct Check {
     pub expect_tag: Option<String>,
     #[arg(long)]
     pub json: bool,
+    /// Print every finding kind (code, rule, severity, what it means) and exit.
+    #[arg(long)]
+    pub list_kinds: bool,
 }
 
 /// Run the whole test suite (what CI runs).
@@ -97,8 +108,14 @@ pub struct Bench {
 /// Upload dist/ with twine after `check` and `twine check --strict` pass on every file.
 #[derive(Debug, clap::Args)]
 pub struct Publish {
+    /// Upload endpoint (default: PyPI, https://upload.pypi.org/legacy/).
     #[arg(long, value_name = "URL")]
     pub repository_url: Option<String>,
+    /// The index's simple API, asked which files it already holds (default: PyPI's for PyPI,
+    /// else REPOSITORY_URL/simple/): identical files are skipped, different bytes refused.
+    #[arg(long, value_name = "URL")]
+    pub check_url: Option<String>,
+    /// Run every check and say what would be uploaded; upload nothing.
     #[arg(long)]
     pub dry_run: bool,
     #[arg(long, default_value = "dist")]
@@ -108,8 +125,10 @@ pub struct Publish {
 /// Create the GitHub Release (draft → upload → publish) with the `gh` CLI.
 #[derive(Debug, clap::Args)]
 pub struct GithubRelease {
+    /// The release tag; must be `v` + the workspace version.
     #[arg(long, value_name = "vX.Y.Z")]
     pub tag: String,
+    /// Print the assets, notes and `gh` commands; call nothing.
     #[arg(long)]
     pub dry_run: bool,
     #[arg(long, default_value = "dist")]
@@ -140,4 +159,7 @@ pub struct FreezeCheck {
     /// Freeze without the package's hook/configuration (negative test: must fail).
     #[arg(long)]
     pub no_hook: bool,
+    /// Keep target/freeze/venv-<tool> if it exists (dist/'s wheel is reinstalled either way).
+    #[arg(long)]
+    pub reuse_venv: bool,
 }

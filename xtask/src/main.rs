@@ -2,14 +2,21 @@
 
 mod atomic;
 mod bench;
+mod build;
 mod check;
+mod checksums;
+mod config;
 mod dist;
 mod flags;
 mod freeze_check;
 mod github_release;
+mod interrupt;
+mod macho_sign;
 mod plan;
 mod publish;
 mod python_env;
+mod release_assets;
+mod target;
 mod test;
 mod tidy;
 mod toolchain;

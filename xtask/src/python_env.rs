@@ -67,7 +67,11 @@ impl Venv {
         let venv = Venv { dir };
         if !venv.python().is_file() {
             let python = find_interpreter(version)?;
-            eprintln!("==> creating venv {} with {}", venv.dir.display(), python.display());
+            eprintln!(
+                "==> creating venv {} with {}",
+                venv.dir.display(),
+                python.display()
+            );
             let dir = &venv.dir;
             cmd!(sh, "{python} -m venv --clear {dir}")
                 .run()
@@ -98,7 +102,13 @@ impl Venv {
             "{python} -m pip install --quiet --disable-pip-version-check {packages...}"
         )
         .run()
-        .with_context(|| format!("pip install {} into {}", packages.join(" "), self.dir.display()))
+        .with_context(|| {
+            format!(
+                "pip install {} into {}",
+                packages.join(" "),
+                self.dir.display()
+            )
+        })
     }
 
     pub fn python(&self) -> PathBuf {

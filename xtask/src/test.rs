@@ -1,7 +1,11 @@
 //! `cargo xtask test`: the whole suite, one named suite after another, stopping at the first failure.
 
+pub mod check;
+mod dist;
+mod freeze;
 mod lint;
 mod python;
+mod release;
 mod rust;
 
 use std::time::Instant;
@@ -18,7 +22,20 @@ const SUITES: &[(&str, SuiteFn)] = &[
     ("lint", lint::run),
     ("rust", rust::run),
     ("python", python::run),
+    // The real main job (all four targets), then installs, pip tag selection, wine, reproducibility.
+    ("dist", dist::run),
+    // After `dist` (which writes dist/): our check and twine/check-wheel-contents/auditwheel agree on it.
+    ("check", check::run),
+    // Offline workflow checks: fast and independent of dist/, so CI runs them on their own.
+    ("workflows", release::run_workflows),
+    ("release", release::run),
+    ("freeze", freeze::run),
 ];
+
+/// Every suite name, in run order (the workflow checks validate `--only`/`--skip` against it).
+pub fn suite_names() -> Vec<&'static str> {
+    SUITES.iter().map(|(name, _)| *name).collect()
+}
 
 impl flags::Test {
     pub fn run(self, sh: &Shell) -> Result<()> {

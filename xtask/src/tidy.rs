@@ -50,7 +50,12 @@ mod tests {
         for file in files {
             let rel = file.strip_prefix(project_root().join("xtask/src")).unwrap();
             // A module is named by its file (`dist.rs`) or its folder (`check/`).
-            let top = rel.components().next().unwrap().as_os_str().to_string_lossy();
+            let top = rel
+                .components()
+                .next()
+                .unwrap()
+                .as_os_str()
+                .to_string_lossy();
             let named = if rel.components().count() > 1 {
                 format!("{top}/")
             } else {
@@ -78,7 +83,11 @@ mod tests {
             files_under(&project_root().join(dir), ext, &mut files);
         }
         // Spelled in two halves so this file does not flag itself.
-        let markers = [concat!("TO", "DO"), concat!("FIX", "ME"), concat!("XX", "X:")];
+        let markers = [
+            concat!("TO", "DO"),
+            concat!("FIX", "ME"),
+            concat!("XX", "X:"),
+        ];
         for file in files {
             let text = fs::read_to_string(&file).unwrap();
             for marker in markers {

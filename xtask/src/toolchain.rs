@@ -1,60 +1,102 @@
-//! Bootstraps the cross-compiling toolchain: rustup targets, zig (PyPI `ziglang`) and
-//! cargo-zigbuild, into `target/venvs/zig` when they are not already on PATH.
+//! Bootstraps what `dist` builds with: rustup targets, zig (PyPI `ziglang`) and cargo-zigbuild
+//! (into `target/venvs/zig` unless both are on PATH), maturin for the sdist, and the checks
+//! `--builder cross` needs. Every step says what it does.
 
-use std::path::PathBuf;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use xshell::{cmd, Shell};
 
-use crate::python_env::{Venv, NEWEST};
+use crate::python_env::{find_interpreter, Venv, NEWEST};
 
 /// Pinned so two machines cross-compile with the same linker.
 const ZIGLANG: &str = "ziglang==0.17.1";
 const CARGO_ZIGBUILD: &str = "cargo-zigbuild==0.24.0";
+/// Pinned inside pyproject's `maturin>=1.5,<2` so two sdists of one commit are byte-identical.
+const MATURIN: &str = "maturin==1.16.0";
 
-/// Where zig and cargo-zigbuild live; prepend `bin_dir` to PATH before calling either.
+/// zig and cargo-zigbuild, wherever they came from.
+#[derive(Debug, Clone)]
 pub struct ZigTools {
-    pub bin_dir: PathBuf,
+    pub cargo_zigbuild: PathBuf,
+    /// The venv Python whose `-m ziglang` is zig (None: zig is on PATH).
+    pub ziglang_python: Option<PathBuf>,
 }
 
 impl ZigTools {
-    /// `zig` itself, as an argv prefix (`python -m ziglang`).
-    pub fn zig_argv(&self) -> Vec<String> {
-        vec![
-            self.bin_dir.join("python").display().to_string(),
-            "-m".into(),
-            "ziglang".into(),
-        ]
-    }
-
-    /// PATH with the tools first (cargo-zigbuild finds zig through `python3 -m ziglang`).
-    pub fn path_env(&self) -> Result<std::ffi::OsString> {
-        let mut paths = vec![self.bin_dir.clone()];
-        if let Some(old) = std::env::var_os("PATH") {
-            paths.extend(std::env::split_paths(&old));
+    /// Variables that make cargo-zigbuild (and the linker scripts it runs) use this zig.
+    pub fn env(&self) -> Vec<(OsString, OsString)> {
+        let mut env = Vec::new();
+        if let Some(python) = &self.ziglang_python {
+            env.push((
+                "CARGO_ZIGBUILD_PYTHON_PATH".into(),
+                python.clone().into_os_string(),
+            ));
         }
-        std::env::join_paths(paths).context("building PATH")
+        env
     }
 }
 
-/// Installs (once) and returns the zig toolchain.
+/// zig + cargo-zigbuild: from PATH when both are there, else installed (once) into target/.
 pub fn ensure_zig(sh: &Shell) -> Result<ZigTools> {
-    let venv = Venv::ensure(sh, "zig", NEWEST, &[])?;
-    let tools = ZigTools {
-        bin_dir: venv.bin("python").parent().map(PathBuf::from).context("venv bin dir")?,
-    };
-    let venv_python = venv.python();
-    let have_zig = cmd!(sh, "{venv_python} -m ziglang version")
+    if let (Some(zig), Some(czb)) = (which("zig"), which("cargo-zigbuild")) {
+        let version = cmd!(sh, "{zig} version").quiet().read().unwrap_or_default();
+        eprintln!("==> zig {version} and {} from PATH", czb.display());
+        return Ok(ZigTools {
+            cargo_zigbuild: czb,
+            ziglang_python: None,
+        });
+    }
+    let venv = tools_venv(sh, "zig")?;
+    let python = venv.python();
+    let have_zig = cmd!(sh, "{python} -m ziglang version")
         .quiet()
         .ignore_stderr()
-        .ignore_stdout()
-        .run()
-        .is_ok();
-    if !have_zig || !venv.bin("cargo-zigbuild").is_file() {
-        eprintln!("==> installing {ZIGLANG} and {CARGO_ZIGBUILD} into {}", venv.dir.display());
-        venv.pip_install(sh, &[ZIGLANG, CARGO_ZIGBUILD])?;
+        .read()
+        .is_ok_and(|v| ZIGLANG.ends_with(v.trim()));
+    let czb = venv.bin("cargo-zigbuild");
+    let have_czb = cmd!(sh, "{czb} --version")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .is_ok_and(|v| CARGO_ZIGBUILD.ends_with(v.trim().trim_start_matches("cargo-zigbuild ")));
+    if have_zig && have_czb {
+        eprintln!(
+            "==> zig: {ZIGLANG} and {CARGO_ZIGBUILD} from {}",
+            venv.dir.display()
+        );
+    } else {
+        eprintln!(
+            "==> zig: zig and cargo-zigbuild are not both on PATH; installing {ZIGLANG} and {CARGO_ZIGBUILD} into {}",
+            venv.dir.display()
+        );
+        pip_install(sh, &venv, &[ZIGLANG, CARGO_ZIGBUILD])?;
     }
-    Ok(tools)
+    Ok(ZigTools {
+        cargo_zigbuild: czb,
+        ziglang_python: Some(python),
+    })
+}
+
+/// maturin (for `maturin sdist`) from `target/venvs/maturin`.
+pub fn ensure_maturin(sh: &Shell) -> Result<PathBuf> {
+    let venv = tools_venv(sh, "maturin")?;
+    let maturin = venv.bin("maturin");
+    let wanted = MATURIN.trim_start_matches("maturin==");
+    let have = cmd!(sh, "{maturin} --version")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .is_ok_and(|v| v.trim() == format!("maturin {wanted}"));
+    if !have {
+        eprintln!(
+            "==> sdist: installing {MATURIN} into {}",
+            venv.dir.display()
+        );
+        pip_install(sh, &venv, &[MATURIN])?;
+    }
+    Ok(maturin)
 }
 
 /// Adds the rustup targets that are missing (no-op when all are installed).
@@ -63,14 +105,126 @@ pub fn ensure_rust_targets(sh: &Shell, triples: &[&str]) -> Result<()> {
         .quiet()
         .read()
         .context("asking rustup for installed targets")?;
-    let missing: Vec<&str> = triples
+    let mut missing: Vec<&str> = triples
         .iter()
         .copied()
         .filter(|t| !installed.lines().any(|l| l.trim() == *t))
         .collect();
-    if !missing.is_empty() {
-        eprintln!("==> rustup target add {}", missing.join(" "));
-        cmd!(sh, "rustup target add {missing...}").run()?;
+    missing.sort_unstable();
+    missing.dedup();
+    if missing.is_empty() {
+        eprintln!("==> rustup: targets {} installed", triples.join(", "));
+    } else {
+        eprintln!(
+            "==> rustup: adding missing targets: rustup target add {}",
+            missing.join(" ")
+        );
+        cmd!(sh, "rustup target add {missing...}")
+            .ignore_stdout()
+            .run()?;
     }
     Ok(())
+}
+
+/// `--builder cross` needs the `cross` CLI and a Docker daemon; say plainly which one is missing.
+pub fn ensure_cross(sh: &Shell) -> Result<PathBuf> {
+    let Some(cross) = which("cross") else {
+        bail!("--builder cross needs the `cross` CLI (cargo install cross --git https://github.com/cross-rs/cross) and Docker; it is meant for CI. Use --builder zig here")
+    };
+    let Some(docker) = which("docker") else {
+        bail!("--builder cross needs Docker, and `docker` is not on PATH; use --builder zig on this machine")
+    };
+    let probe = cmd!(sh, "{docker} info")
+        .quiet()
+        .ignore_status()
+        .output()
+        .context("running `docker info`")?;
+    if !probe.status.success() {
+        let why = String::from_utf8_lossy(&probe.stderr);
+        bail!(
+            "--builder cross cannot run here: Docker's daemon is not reachable ({}); use --builder zig",
+            why.lines().last().unwrap_or("docker info failed").trim()
+        );
+    }
+    eprintln!(
+        "==> cross: {} with a running Docker daemon",
+        cross.display()
+    );
+    Ok(cross)
+}
+
+/// A venv for build tools under `target/venvs/<name>`, on CPython 3.13 or else any `python3`.
+fn tools_venv(sh: &Shell, name: &str) -> Result<Venv> {
+    let dir = crate::project_root().join("target/venvs").join(name);
+    let venv = Venv { dir: dir.clone() };
+    if venv.python().is_file() {
+        return Ok(venv);
+    }
+    let python = find_interpreter(NEWEST)
+        .ok()
+        .or_else(|| which("python3"))
+        .context(
+            "no Python found to host zig and maturin (tried CPython 3.13, then python3 on PATH)",
+        )?;
+    eprintln!(
+        "==> creating tools venv {} with {}",
+        dir.display(),
+        python.display()
+    );
+    cmd!(sh, "{python} -m venv --clear {dir}")
+        .ignore_stdout()
+        .run()
+        .with_context(|| format!("creating venv {}", dir.display()))?;
+    Ok(venv)
+}
+
+/// pip install with stdout discarded: `dist --json` owns stdout (pip's errors go to stderr).
+fn pip_install(sh: &Shell, venv: &Venv, packages: &[&str]) -> Result<()> {
+    let python = venv.python();
+    cmd!(
+        sh,
+        "{python} -m pip install --quiet --disable-pip-version-check {packages...}"
+    )
+    .ignore_stdout()
+    .run()
+    .with_context(|| {
+        format!(
+            "pip install {} into {}",
+            packages.join(" "),
+            venv.dir.display()
+        )
+    })
+}
+
+/// The first executable called `name` on PATH.
+pub fn which(name: &str) -> Option<PathBuf> {
+    let exe = format!("{name}{}", std::env::consts::EXE_SUFFIX);
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(&exe))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        path.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        path.is_file()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn which_finds_sh_and_not_nonsense() {
+        #[cfg(unix)]
+        assert!(which("sh").is_some());
+        assert!(which("definitely-not-a-command-xtask").is_none());
+    }
 }

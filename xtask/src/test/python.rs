@@ -13,7 +13,12 @@ pub fn run(sh: &Shell) -> Result<()> {
         std::env::consts::EXE_SUFFIX
     ));
     for version in [OLDEST, NEWEST] {
-        let venv = Venv::ensure(sh, &format!("test-py{version}"), version, &["pytest", "vermin==1.9.2"])?;
+        let venv = Venv::ensure(
+            sh,
+            &format!("test-py{version}"),
+            version,
+            &["pytest", "vermin==1.9.2"],
+        )?;
         let python = venv.python();
         let _env = sh.push_env("MCP_SIDECAR_BINARY", &binary);
         // Import the package from the source tree, not from an install.

@@ -8,7 +8,9 @@ use super::tag::{PlatformTag, TagError};
 pub enum FilenameError {
     #[error("`{0}` is not a wheel file name: it must end in .whl")]
     NotAWheel(String),
-    #[error("`{0}` is not a wheel file name: expected NAME-VERSION(-BUILD)?-PYTHON-ABI-PLATFORM.whl")]
+    #[error(
+        "`{0}` is not a wheel file name: expected NAME-VERSION(-BUILD)?-PYTHON-ABI-PLATFORM.whl"
+    )]
     BadShape(String),
     #[error("wheel `{file}`: {source}")]
     Tag { file: String, source: TagError },

@@ -214,7 +214,11 @@ impl PlatformTag {
             max_macos,
             // macOS kills arm64 code that is unsigned or whose signature does not match.
             needs_code_signature: format == BinaryFormat::MachO && self.arch() == Arch::Aarch64,
-            exe_suffix: if format == BinaryFormat::Pe { ".exe" } else { "" },
+            exe_suffix: if format == BinaryFormat::Pe {
+                ".exe"
+            } else {
+                ""
+            },
         }
     }
 }
@@ -299,7 +303,10 @@ mod tests {
     #[test]
     fn pypi_refusals_name_the_fix() {
         let linux = PlatformTag::parse("linux_x86_64").unwrap();
-        assert!(linux.pypi_refusal().unwrap().contains("manylinux_2_17_x86_64"));
+        assert!(linux
+            .pypi_refusal()
+            .unwrap()
+            .contains("manylinux_2_17_x86_64"));
         let mac = PlatformTag::parse("macosx_11_1_arm64").unwrap();
         assert!(mac.pypi_refusal().unwrap().contains("macosx_11_0_arm64"));
         assert!(PlatformTag::parse("macosx_10_12_x86_64")
@@ -310,7 +317,9 @@ mod tests {
 
     #[test]
     fn expectations_follow_the_tag() {
-        let arm = PlatformTag::parse("macosx_11_0_arm64").unwrap().expectation();
+        let arm = PlatformTag::parse("macosx_11_0_arm64")
+            .unwrap()
+            .expectation();
         assert_eq!(arm.format, BinaryFormat::MachO);
         assert!(arm.needs_code_signature);
         assert_eq!(arm.max_macos, Some(Version2::new(11, 0)));
@@ -320,7 +329,14 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for tag in ["", "any", "win32", "macosx_x_0_arm64", "manylinux_2_17_sparc", "macosx_11"] {
+        for tag in [
+            "",
+            "any",
+            "win32",
+            "macosx_x_0_arm64",
+            "manylinux_2_17_sparc",
+            "macosx_11",
+        ] {
             assert!(PlatformTag::parse(tag).is_err(), "{tag}");
         }
     }

@@ -1,0 +1,239 @@
+//! `dist`'s speed goals.
+//!
+//! - `dist`: a warm `cargo xtask dist` rerun with nothing changed (goal ≤ 5 s) and packing one
+//!   wheel (goal ≤ 100 ms).
+//! - `dist-cold`: cold `cargo xtask dist` for the four targets vs four separate
+//!   `cargo zigbuild --release --target T` runs (one after the other, sharing one target dir, as a
+//!   release script without xtask would), plus `maturin build --zig` for the Linux target; each in
+//!   its own fresh `CARGO_TARGET_DIR` under target/bench/. Goal ratio ≤ 0.8. Minutes of CPU:
+//!   run it on purpose, not on every bench.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde_json::json;
+use xshell::{cmd, Shell};
+
+use crate::config::Config;
+use crate::dist::{pack, PackInputs};
+use crate::flags::Builder;
+use crate::target::{self, Host};
+use crate::toolchain;
+
+const WARM_GOAL: Duration = Duration::from_secs(5);
+const PACK_GOAL: Duration = Duration::from_millis(100);
+const COLD_GOAL_RATIO: f64 = 0.8;
+
+pub fn run(sh: &Shell, json: bool) -> Result<()> {
+    let cfg = Config::load()?;
+    let out = cfg.target_dir.join("bench/dist-warm");
+    let out_arg = out.to_string_lossy().into_owned();
+    eprintln!("priming: cargo xtask dist --out {out_arg}");
+    cmd!(sh, "cargo xtask dist --out {out_arg}").run()?;
+    let mut warm = Vec::new();
+    for _ in 0..3 {
+        let start = Instant::now();
+        cmd!(sh, "cargo xtask dist --out {out_arg}")
+            .quiet()
+            .ignore_stderr()
+            .run()?;
+        warm.push(start.elapsed());
+    }
+    let warm = median(warm);
+
+    let host = Host::detect(sh)?;
+    let targets = target::plan(&cfg, &host, &[], Builder::Auto)?;
+    let linux = targets
+        .iter()
+        .find(|t| t.platform_tags[0].starts_with("manylinux"))
+        .context("no Linux target in the plan")?;
+    let binary = fs::read(&linux.binary_path)
+        .with_context(|| format!("reading {}", linux.binary_path.display()))?;
+    let inputs = PackInputs::load(&cfg, 1_700_000_000)?;
+    let mut packs = Vec::new();
+    let mut size = 0;
+    for _ in 0..10 {
+        let start = Instant::now();
+        size = pack(&inputs, linux, binary.clone())?.len();
+        packs.push(start.elapsed());
+    }
+    let pack_time = median(packs);
+
+    if json {
+        println!(
+            "{}",
+            json!({
+                "warm_rerun_seconds": warm.as_secs_f64(),
+                "warm_goal_seconds": WARM_GOAL.as_secs_f64(),
+                "pack_one_wheel_ms": pack_time.as_secs_f64() * 1000.0,
+                "pack_goal_ms": PACK_GOAL.as_secs_f64() * 1000.0,
+                "wheel": linux.wheel,
+                "wheel_bytes": size,
+                "binary_bytes": binary.len(),
+            })
+        );
+    } else {
+        println!("{:<44} {:>9} {:>9}", "dist", "measured", "goal");
+        println!(
+            "{:<44} {:>7.2} s {:>7.1} s {}",
+            "warm rerun, nothing changed (median of 3)",
+            warm.as_secs_f64(),
+            WARM_GOAL.as_secs_f64(),
+            verdict(warm <= WARM_GOAL)
+        );
+        println!(
+            "{:<44} {:>6.1} ms {:>6.0} ms {}",
+            format!("pack one wheel ({} KiB binary)", binary.len() / 1024),
+            pack_time.as_secs_f64() * 1000.0,
+            PACK_GOAL.as_secs_f64() * 1000.0,
+            verdict(pack_time <= PACK_GOAL)
+        );
+    }
+    Ok(())
+}
+
+pub fn run_cold(sh: &Shell, json: bool) -> Result<()> {
+    let cfg = Config::load()?;
+    let bench = cfg.target_dir.join("bench");
+    let host = Host::detect(sh)?;
+    let targets = target::plan(&cfg, &host, &[], Builder::Zig)?;
+    let zig = toolchain::ensure_zig(sh)?;
+    toolchain::ensure_rust_targets(
+        sh,
+        &targets
+            .iter()
+            .map(|t| t.build_triple.as_str())
+            .collect::<Vec<_>>(),
+    )?;
+
+    // 1. The xtask: one invocation for all four targets, packing and checking included.
+    let dir = fresh(&bench.join("cold-dist"))?;
+    let out = bench.join("cold-dist-out").to_string_lossy().into_owned();
+    eprintln!(
+        "==> cold: cargo xtask dist --no-sdist (CARGO_TARGET_DIR={})",
+        dir.display()
+    );
+    // This binary, not `cargo xtask`: cargo would first rebuild xtask itself into the cold dir.
+    let xtask = std::env::current_exe().context("locating the xtask binary")?;
+    let start = Instant::now();
+    cmd!(sh, "{xtask} dist --no-sdist --out {out}")
+        .env("CARGO_TARGET_DIR", &dir)
+        .run()?;
+    let ours = start.elapsed();
+
+    // 2. Four separate cargo zigbuild runs, one target each, sharing one target dir.
+    let dir = fresh(&bench.join("cold-separate"))?;
+    let (package, bin, czb) = (&cfg.dist.package, &cfg.dist.binary, &zig.cargo_zigbuild);
+    let mut each = Vec::new();
+    for t in &targets {
+        let target = &t.cargo_target;
+        eprintln!("==> cold: cargo zigbuild --release --target {target}");
+        let start = Instant::now();
+        cmd!(
+            sh,
+            "{czb} zigbuild --release --package {package} --bin {bin} --target {target}"
+        )
+        .env("CARGO_TARGET_DIR", &dir)
+        .envs(zig.env())
+        .envs(&t.env)
+        .run()?;
+        each.push((t.triple.clone(), start.elapsed()));
+    }
+    let separate: Duration = each.iter().map(|(_, d)| *d).sum();
+
+    // 3. maturin's own zig build of the Linux wheel (the same binary, through maturin).
+    let dir = fresh(&bench.join("cold-maturin"))?;
+    let maturin = toolchain::ensure_maturin(sh)?;
+    let maturin_out = bench.join("cold-maturin-out");
+    eprintln!("==> cold: maturin build --release --zig -b bin --target x86_64-unknown-linux-gnu");
+    let start = Instant::now();
+    let _root = sh.push_dir(&cfg.workspace_root);
+    let maturin_ok = cmd!(
+        sh,
+        "{maturin} build --release --zig -b bin --target x86_64-unknown-linux-gnu --compatibility manylinux2014 --out {maturin_out}"
+    )
+    .env("CARGO_TARGET_DIR", &dir)
+    .envs(zig.env())
+    .run()
+    .is_ok();
+    let maturin_time = start.elapsed();
+
+    let ratio = ours.as_secs_f64() / separate.as_secs_f64();
+    if json {
+        println!(
+            "{}",
+            json!({
+                "cold_xtask_dist_seconds": ours.as_secs_f64(),
+                "cold_separate_zigbuild_seconds": separate.as_secs_f64(),
+                "separate": each.iter().map(|(t, d)| json!({"target": t, "seconds": d.as_secs_f64()})).collect::<Vec<_>>(),
+                "ratio": ratio,
+                "goal_ratio": COLD_GOAL_RATIO,
+                "maturin_zig_linux_seconds": maturin_ok.then_some(maturin_time.as_secs_f64()),
+            })
+        );
+    } else {
+        println!(
+            "{:<58} {:>9}",
+            "cold builds (fresh CARGO_TARGET_DIR each)", "seconds"
+        );
+        println!(
+            "{:<58} {:>9.1}",
+            "cargo xtask dist, 4 targets (build+pack+check)",
+            ours.as_secs_f64()
+        );
+        for (t, d) in &each {
+            println!(
+                "{:<58} {:>9.1}",
+                format!("  cargo zigbuild --target {t}"),
+                d.as_secs_f64()
+            );
+        }
+        println!(
+            "{:<58} {:>9.1}",
+            "four separate cargo zigbuild runs, total",
+            separate.as_secs_f64()
+        );
+        println!(
+            "{:<58} {:>9.2} {}",
+            format!("ratio (goal <= {COLD_GOAL_RATIO})"),
+            ratio,
+            verdict(ratio <= COLD_GOAL_RATIO)
+        );
+        if maturin_ok {
+            println!(
+                "{:<58} {:>9.1}",
+                "maturin build --zig, linux target only",
+                maturin_time.as_secs_f64()
+            );
+        } else {
+            println!(
+                "{:<58} {:>9}",
+                "maturin build --zig, linux target only", "failed"
+            );
+        }
+    }
+    Ok(())
+}
+
+fn fresh(dir: &Path) -> Result<PathBuf> {
+    if dir.exists() {
+        fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
+    }
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir.to_path_buf())
+}
+
+fn median(mut xs: Vec<Duration>) -> Duration {
+    xs.sort();
+    xs[xs.len() / 2]
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "ok"
+    } else {
+        "MISSED"
+    }
+}

@@ -1,0 +1,512 @@
+//! Compiles the sidecar for the planned targets with the release profile (stripped).
+//!
+//! Host-side work (build scripts, proc macros) is shared: one cargo invocation per builder with
+//! every target in it. `MACOSX_DEPLOYMENT_TARGET` is global to a cargo invocation, so when one
+//! invocation holds targets that need different values, a generated rustc wrapper sets it per
+//! `--target`, and zig links each Apple target through a generated linker script that names the
+//! target's own minimum macOS. Afterwards, an arm64 Mach-O whose code signature no longer matches
+//! its bytes is re-signed ad hoc (in memory; cargo's output is left as cargo wrote it).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use xshell::{cmd, Cmd, Shell};
+
+use crate::config::Config;
+use crate::target::{BuilderKind, Target};
+use crate::toolchain::ZigTools;
+use crate::wheel::BinaryFormat;
+use crate::{atomic, interrupt};
+
+/// The build tools the plan needs, bootstrapped by `dist` before building.
+#[derive(Debug, Default)]
+pub struct Tools {
+    pub zig: Option<ZigTools>,
+    pub cross: Option<PathBuf>,
+}
+
+/// One target's binary, ready to pack.
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub triple: String,
+    pub bytes: Vec<u8>,
+    /// Seconds from the start of the build stage until this binary was linked.
+    pub seconds: f64,
+    pub resigned: bool,
+}
+
+/// Builds every target and returns their binaries, in plan order.
+pub fn build_all(
+    sh: &Shell,
+    cfg: &Config,
+    targets: &[Target],
+    tools: &Tools,
+) -> Result<Vec<Built>> {
+    let start = Instant::now();
+    let mut linked: BTreeMap<String, f64> = BTreeMap::new();
+    for group in invocations(targets) {
+        interrupt::check()?;
+        run_invocation(sh, cfg, &group, tools, start, &mut linked)?;
+    }
+    targets
+        .iter()
+        .map(|t| {
+            interrupt::check()?;
+            let seconds = linked
+                .get(&t.triple)
+                .copied()
+                .unwrap_or_else(|| start.elapsed().as_secs_f64());
+            finish(cfg, t, seconds)
+        })
+        .collect()
+}
+
+/// Targets grouped into cargo invocations: one per builder (cross runs one image per target).
+pub fn invocations(targets: &[Target]) -> Vec<Vec<&Target>> {
+    let mut groups: Vec<Vec<&Target>> = Vec::new();
+    for t in targets {
+        let joinable = t.builder != BuilderKind::Cross;
+        match groups
+            .iter_mut()
+            .find(|g| joinable && g[0].builder == t.builder)
+        {
+            Some(group) => group.push(t),
+            None => groups.push(vec![t]),
+        }
+    }
+    groups
+}
+
+fn run_invocation(
+    sh: &Shell,
+    cfg: &Config,
+    group: &[&Target],
+    tools: &Tools,
+    start: Instant,
+    linked: &mut BTreeMap<String, f64>,
+) -> Result<()> {
+    let builder = group[0].builder;
+    let (cmd, notes) = command(sh, cfg, group, tools)?;
+    let triples: Vec<&str> = group.iter().map(|t| t.triple.as_str()).collect();
+    eprintln!("==> build ({builder}): {}", triples.join(", "));
+    eprintln!("    $ {cmd}");
+    for note in notes {
+        eprintln!("    {note}");
+    }
+    let mut command: std::process::Command = cmd.into();
+    let json = builder != BuilderKind::Cross;
+    if json {
+        command.stdout(Stdio::piped());
+    }
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("starting the {builder} build"))?;
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines() {
+            let line = line.context("reading cargo's messages")?;
+            if let Some(t) = linked_target(cfg, group, &line) {
+                let secs = start.elapsed().as_secs_f64();
+                // One write, so cargo's own stderr lines cannot split it.
+                let status = format!("    built {:<28} {secs:>7.1} s\n", t.triple);
+                let _ = std::io::stderr().write_all(status.as_bytes());
+                linked.insert(t.triple.clone(), secs);
+            }
+        }
+    }
+    let status = child.wait().context("waiting for cargo")?;
+    interrupt::check()?;
+    if !status.success() {
+        bail!(
+            "the {builder} build of {} failed ({status})",
+            triples.join(", ")
+        );
+    }
+    for t in group {
+        linked
+            .entry(t.triple.clone())
+            .or_insert_with(|| start.elapsed().as_secs_f64());
+    }
+    Ok(())
+}
+
+/// The cargo command line for one invocation, plus what it does differently, in words.
+fn command<'a>(
+    sh: &'a Shell,
+    cfg: &Config,
+    group: &[&Target],
+    tools: &Tools,
+) -> Result<(Cmd<'a>, Vec<String>)> {
+    let builder = group[0].builder;
+    let (package, binary) = (&cfg.dist.package, &cfg.dist.binary);
+    let mut notes = Vec::new();
+    let mut c = match builder {
+        BuilderKind::Zig => {
+            let zig = tools.zig.as_ref().context("zig was not bootstrapped")?;
+            let czb = &zig.cargo_zigbuild;
+            cmd!(sh, "{czb} zigbuild").envs(zig.env())
+        }
+        BuilderKind::Native => cmd!(sh, "cargo build"),
+        BuilderKind::Cross => {
+            let cross = tools.cross.as_ref().context("cross was not checked")?;
+            cmd!(sh, "{cross} build")
+        }
+    };
+    c = c.args(["--release", "--package", package, "--bin", binary]);
+    if builder != BuilderKind::Cross {
+        c = c.arg("--message-format=json-render-diagnostics");
+    }
+    // Our own per-target values below replace any global one.
+    c = c.env_remove("MACOSX_DEPLOYMENT_TARGET");
+    for t in group {
+        c = c.args(["--target", &t.cargo_target]);
+        if let Some(min) = t.macos_min {
+            // Also makes cargo rebuild when the deployment target changes (it does not track the env var).
+            c = c.arg("--config").arg(format!(
+                "target.{}.rustflags=[\"-Clink-arg=-mmacosx-version-min={min}\"]",
+                t.build_triple
+            ));
+        }
+    }
+    let with_env: Vec<&&Target> = group.iter().filter(|t| !t.env.is_empty()).collect();
+    if group.len() == 1 {
+        c = c.envs(&group[0].env);
+    } else if !with_env.is_empty() {
+        let wrapper = write_rustc_wrapper(cfg, group)?;
+        notes.push(format!(
+            "per-target environment ({}) through the rustc wrapper {}",
+            with_env
+                .iter()
+                .flat_map(|t| t
+                    .env
+                    .iter()
+                    .map(move |(k, v)| format!("{k}={v} for {}", t.triple)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            wrapper.display()
+        ));
+        c = c.env("RUSTC_WRAPPER", wrapper);
+    }
+    if builder == BuilderKind::Zig {
+        let zig = tools.zig.as_ref().context("zig was not bootstrapped")?;
+        for t in group {
+            if let Some(zig_target) = t.zig_macos_target() {
+                let script = write_zig_linker(cfg, zig, t, &zig_target)?;
+                notes.push(format!("{} links with zig -target {zig_target}", t.triple));
+                if !notes.iter().any(|n| n.contains("xcrun")) {
+                    notes.push("(rustc's warning that `xcrun` failed is expected off macOS: zig brings the macOS SDK stubs)".into());
+                }
+                let env_triple = t.build_triple.replace('-', "_");
+                c = c
+                    .env(
+                        format!("CARGO_TARGET_{}_LINKER", env_triple.to_uppercase()),
+                        &script,
+                    )
+                    .env(format!("CC_{env_triple}"), &script);
+            }
+        }
+    }
+    if builder == BuilderKind::Cross {
+        for t in group {
+            if let Some(image) = cfg.dist.cross_images.get(&t.triple) {
+                let var = format!(
+                    "CROSS_TARGET_{}_IMAGE",
+                    t.build_triple.replace('-', "_").to_uppercase()
+                );
+                notes.push(format!("{var}={image}"));
+                c = c.env(var, image);
+            }
+        }
+    }
+    Ok((c, notes))
+}
+
+/// If `line` is cargo's message that the sidecar binary for one of `group` was linked, that target.
+fn linked_target<'t>(cfg: &Config, group: &[&'t Target], line: &str) -> Option<&'t Target> {
+    let msg: serde_json::Value = serde_json::from_str(line).ok()?;
+    if msg.get("reason")?.as_str()? != "compiler-artifact"
+        || msg.pointer("/target/name")?.as_str()? != cfg.dist.binary
+    {
+        return None;
+    }
+    let exe = Path::new(msg.get("executable")?.as_str()?);
+    group.iter().copied().find(|t| exe == t.binary_path)
+}
+
+/// Reads the linked binary and re-signs an arm64 Mach-O whose signature no longer matches.
+fn finish(cfg: &Config, t: &Target, seconds: f64) -> Result<Built> {
+    let bytes = std::fs::read(&t.binary_path).with_context(|| {
+        format!(
+            "reading the {} binary {}",
+            t.triple,
+            t.binary_path.display()
+        )
+    })?;
+    let (bytes, resigned) = if t.expectation.needs_code_signature {
+        sign_if_needed(&cfg.dist.binary, &t.triple, bytes)?
+    } else {
+        (bytes, false)
+    };
+    if t.fallback_note.is_some() && t.expectation.format == BinaryFormat::Pe {
+        report_static_crt(t, &bytes)?;
+    }
+    Ok(Built {
+        triple: t.triple.clone(),
+        bytes,
+        seconds,
+        resigned,
+    })
+}
+
+/// Keeps a Mach-O whose signature verifies; re-signs (ad hoc, last) one that does not.
+fn sign_if_needed(identifier: &str, triple: &str, bytes: Vec<u8>) -> Result<(Vec<u8>, bool)> {
+    let Err(problem) = crate::macho_sign::verify(&bytes) else {
+        return Ok((bytes, false));
+    };
+    eprintln!("    {triple}: code signature does not match the stripped binary ({problem}); re-signing ad hoc");
+    let signed = crate::macho_sign::resign_adhoc(&bytes, identifier)
+        .with_context(|| format!("re-signing the {triple} binary"))?;
+    crate::macho_sign::verify(&signed)
+        .with_context(|| format!("the re-signed {triple} binary does not verify"))?;
+    Ok((signed, true))
+}
+
+/// The gnu fallback must not need MinGW's runtime DLLs next to it (`+crt-static`); say what it imports.
+fn report_static_crt(t: &Target, bytes: &[u8]) -> Result<()> {
+    let pe = goblin::pe::PE::parse(bytes)
+        .with_context(|| format!("parsing the {} binary as PE", t.build_triple))?;
+    let mingw: Vec<&str> = pe
+        .libraries
+        .iter()
+        .copied()
+        .filter(|dll| {
+            let lower = dll.to_ascii_lowercase();
+            ["libgcc", "libwinpthread", "libstdc++"]
+                .iter()
+                .any(|p| lower.starts_with(p))
+        })
+        .collect();
+    if !mingw.is_empty() {
+        bail!(
+            "{} imports {}: the C runtime is not linked statically (is `+crt-static` in .cargo/config.toml, and RUSTFLAGS unset?)",
+            t.build_triple,
+            mingw.join(", ")
+        );
+    }
+    eprintln!(
+        "    {}: no libgcc/libwinpthread imports (static C runtime); imports {}",
+        t.build_triple,
+        pe.libraries.join(" ")
+    );
+    Ok(())
+}
+
+/// `target/xtask/rustc-target-env.sh`: exports each target's variables when rustc builds for it.
+fn write_rustc_wrapper(cfg: &Config, group: &[&Target]) -> Result<PathBuf> {
+    let mut arms = String::new();
+    for t in group.iter().filter(|t| !t.env.is_empty()) {
+        let exports: Vec<String> = t
+            .env
+            .iter()
+            .map(|(k, v)| format!("export {k}={}", sh_quote(v)))
+            .collect();
+        arms.push_str(&format!(
+            "    {}) {} ;;\n",
+            t.build_triple,
+            exports.join("; ")
+        ));
+    }
+    // Chain to a wrapper the user already had (sccache and the like).
+    let next = std::env::var_os("RUSTC_WRAPPER")
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("{} ", sh_quote(&w.to_string_lossy())))
+        .unwrap_or_default();
+    let script = format!(
+        "#!/bin/sh\n\
+         # Generated by `cargo xtask dist`: cargo runs `$0 rustc ARGS...`; this exports the\n\
+         # variables of the target named by --target, so one invocation builds several targets.\n\
+         target=\nprev=\n\
+         for arg in \"$@\"; do\n\
+         \x20   case \"$prev\" in --target) target=\"$arg\" ;; esac\n\
+         \x20   case \"$arg\" in --target=*) target=\"${{arg#--target=}}\" ;; esac\n\
+         \x20   prev=\"$arg\"\n\
+         done\n\
+         case \"$target\" in\n{arms}esac\n\
+         exec {next}\"$@\"\n"
+    );
+    write_script(&cfg.target_dir.join("xtask/rustc-target-env.sh"), &script)
+}
+
+/// `target/xtask/zig-cc-<triple>-<min>.sh`: zig links this target for its own minimum macOS.
+fn write_zig_linker(cfg: &Config, zig: &ZigTools, t: &Target, zig_target: &str) -> Result<PathBuf> {
+    let min = t.macos_min.map(|m| m.to_string()).unwrap_or_default();
+    let script = format!(
+        "#!/bin/sh\n\
+         # Generated by `cargo xtask dist`: links {} for macOS {min} and later.\n\
+         exec {} zig cc -- -g -fno-sanitize=all -target {zig_target} \"$@\"\n",
+        t.triple,
+        sh_quote(&zig.cargo_zigbuild.to_string_lossy()),
+    );
+    let name = format!("xtask/zig-cc-{}-{min}.sh", t.build_triple);
+    write_script(&cfg.target_dir.join(name), &script)
+}
+
+/// Writes an executable script unless it already has this content (keeps its mtime stable).
+fn write_script(path: &Path, content: &str) -> Result<PathBuf> {
+    if cfg!(windows) {
+        bail!(
+            "{} would be a POSIX shell script; build Apple targets from Linux or macOS",
+            path.display()
+        );
+    }
+    if std::fs::read(path).ok().as_deref() != Some(content.as_bytes()) {
+        atomic::write_with(path, |f| {
+            f.write_all(content.as_bytes())?;
+            make_executable(f)
+        })?;
+    }
+    Ok(path.to_path_buf())
+}
+
+fn make_executable(file: &std::fs::File) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o755))?;
+    }
+    let _ = file;
+    Ok(())
+}
+
+/// Single-quotes a value for /bin/sh.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flags::Builder;
+    use crate::target::{plan, Host};
+
+    #[test]
+    fn one_zig_invocation_for_all_four_targets_on_linux() {
+        let cfg = Config::load().unwrap();
+        let host = Host::new("x86_64-unknown-linux-gnu").unwrap();
+        let targets = plan(&cfg, &host, &[], Builder::Auto).unwrap();
+        let groups = invocations(&targets);
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].len(), targets.len());
+    }
+
+    #[test]
+    fn cross_runs_one_image_per_target() {
+        let cfg = Config::load().unwrap();
+        let host = Host::new("x86_64-unknown-linux-gnu").unwrap();
+        let only = [
+            "x86_64-unknown-linux-gnu".to_string(),
+            "x86_64-pc-windows-msvc".to_string(),
+        ];
+        let targets = plan(&cfg, &host, &only, Builder::Cross).unwrap();
+        assert_eq!(invocations(&targets).len(), 2);
+    }
+
+    #[test]
+    fn the_command_line_names_every_target_and_deployment_target() {
+        let sh = Shell::new().unwrap();
+        let cfg = Config::load().unwrap();
+        let host = Host::new("x86_64-unknown-linux-gnu").unwrap();
+        let targets = plan(&cfg, &host, &[], Builder::Auto).unwrap();
+        let group: Vec<&Target> = targets.iter().collect();
+        let tools = Tools {
+            zig: Some(ZigTools {
+                cargo_zigbuild: PathBuf::from("/opt/czb/cargo-zigbuild"),
+                ziglang_python: None,
+            }),
+            cross: None,
+        };
+        let (c, notes) = command(&sh, &cfg, &group, &tools).unwrap();
+        let line = c.to_string();
+        assert!(
+            line.contains("--target x86_64-unknown-linux-gnu.2.17"),
+            "{line}"
+        );
+        assert!(line.contains("--target x86_64-pc-windows-gnu"), "{line}");
+        assert!(line.contains("mmacosx-version-min=10.12"), "{line}");
+        assert!(line.contains("mmacosx-version-min=11.0"), "{line}");
+        let notes = notes.join("\n");
+        assert!(
+            notes.contains("MACOSX_DEPLOYMENT_TARGET=10.12 for x86_64-apple-darwin"),
+            "{notes}"
+        );
+        assert!(notes.contains("aarch64-macos.11.0-none"), "{notes}");
+        let wrapper =
+            std::fs::read_to_string(cfg.target_dir.join("xtask/rustc-target-env.sh")).unwrap();
+        assert!(
+            wrapper.contains("aarch64-apple-darwin) export MACOSX_DEPLOYMENT_TARGET='11.0' ;;"),
+            "{wrapper}"
+        );
+    }
+
+    #[test]
+    fn cross_runs_the_centos_image_for_the_glibc_floor() {
+        let sh = Shell::new().unwrap();
+        let cfg = Config::load().unwrap();
+        let host = Host::new("x86_64-unknown-linux-gnu").unwrap();
+        let only = ["x86_64-unknown-linux-gnu".to_string()];
+        let targets = plan(&cfg, &host, &only, Builder::Cross).unwrap();
+        let tools = Tools {
+            zig: None,
+            cross: Some(PathBuf::from("cross")),
+        };
+        let (c, notes) = command(&sh, &cfg, &[&targets[0]], &tools).unwrap();
+        let line = c.to_string();
+        assert!(line.starts_with("cross build --release"), "{line}");
+        assert!(
+            line.ends_with("--target x86_64-unknown-linux-gnu"),
+            "{line}"
+        );
+        assert!(!line.contains("message-format"), "{line}");
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.starts_with("CROSS_TARGET_X86_64_UNKNOWN_LINUX_GNU_IMAGE=")),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn an_arm64_binary_edited_after_linking_is_re_signed() {
+        let cfg = Config::load().unwrap();
+        let host = Host::new("x86_64-unknown-linux-gnu").unwrap();
+        let only = ["aarch64-apple-darwin".to_string()];
+        let t = &plan(&cfg, &host, &only, Builder::Auto).unwrap()[0];
+        let Ok(linked) = std::fs::read(&t.binary_path) else {
+            eprintln!(
+                "skipped: no {} yet (run `cargo xtask dist`)",
+                t.binary_path.display()
+            );
+            return;
+        };
+        let (same, resigned) = sign_if_needed("mcp-sidecar", &t.triple, linked.clone()).unwrap();
+        assert!(
+            !resigned && same == linked,
+            "a valid signature must be kept as is"
+        );
+        let mut edited = linked;
+        edited[0x4000] ^= 0xff; // a byte in __TEXT, after the load commands
+        assert!(crate::macho_sign::verify(&edited).is_err());
+        let (signed, resigned) = sign_if_needed("mcp-sidecar", &t.triple, edited).unwrap();
+        assert!(resigned);
+        crate::macho_sign::verify(&signed).unwrap();
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(sh_quote("a b"), "'a b'");
+        assert_eq!(sh_quote("it's"), "'it'\\''s'");
+    }
+}

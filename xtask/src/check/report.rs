@@ -1,0 +1,168 @@
+//! How findings leave the program: one line per finding plus a summary, or `--json`.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use super::binary::BinaryFacts;
+use super::finding::{Finding, Kind, Severity};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArtifactKind {
+    Wheel,
+    Sdist,
+    Binary,
+}
+
+/// One checked file and what was measured in it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Artifact {
+    pub file: PathBuf,
+    pub kind: ArtifactKind,
+    pub size: u64,
+    pub binaries: Vec<BinaryFacts>,
+    pub findings: usize,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Report {
+    pub artifacts: Vec<Artifact>,
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    /// Clean means no findings at all: warnings fail the check too.
+    pub fn is_clean(&self) -> bool {
+        self.findings.is_empty()
+    }
+
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
+    }
+
+    /// Human lines (`error[code] file!member: what; expected …`) and a summary, or JSON.
+    pub fn print(&self, json: bool) -> io::Result<()> {
+        let stdout = io::stdout();
+        let mut w = stdout.lock();
+        if json {
+            self.write_json(&mut w)
+        } else {
+            self.write_human(&mut w)
+        }
+    }
+
+    pub fn write_json(&self, w: &mut impl Write) -> io::Result<()> {
+        let value = serde_json::json!({
+            "clean": self.is_clean(),
+            "errors": self.count(Severity::Error),
+            "warnings": self.count(Severity::Warning),
+            "artifacts": self.artifacts,
+            "findings": self.findings,
+        });
+        serde_json::to_writer_pretty(&mut *w, &value)?;
+        writeln!(w)
+    }
+
+    pub fn write_human(&self, w: &mut impl Write) -> io::Result<()> {
+        for f in &self.findings {
+            let severity = match f.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            };
+            let member = f
+                .member
+                .as_deref()
+                .map(|m| format!("!{m}"))
+                .unwrap_or_default();
+            writeln!(
+                w,
+                "{severity}[{}] {}{member}: {}; expected {}",
+                f.kind,
+                f.file.display(),
+                f.message,
+                f.expected
+            )?;
+        }
+        for a in &self.artifacts {
+            let status = if a.findings == 0 { "ok  " } else { "FAIL" };
+            let mut line = format!("{status} {} ({})", a.file.display(), human_size(a.size));
+            for b in &a.binaries {
+                let member = b
+                    .member
+                    .as_deref()
+                    .map(|m| format!("{m}: "))
+                    .unwrap_or_default();
+                let notes = if b.notes.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {}", b.notes.join(", "))
+                };
+                line.push_str(&format!(
+                    "\n       {member}{} {} {}{notes}",
+                    b.format,
+                    b.arch,
+                    human_size(b.size)
+                ));
+            }
+            writeln!(w, "{line}")?;
+        }
+        let count = |kind: ArtifactKind| self.artifacts.iter().filter(|a| a.kind == kind).count();
+        writeln!(
+            w,
+            "checked {} wheel(s), {} sdist(s), {} bare binary(ies): {} error(s), {} warning(s)",
+            count(ArtifactKind::Wheel),
+            count(ArtifactKind::Sdist),
+            count(ArtifactKind::Binary),
+            self.count(Severity::Error),
+            self.count(Severity::Warning)
+        )
+    }
+}
+
+fn human_size(bytes: u64) -> String {
+    if bytes >= 1 << 20 {
+        format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))
+    } else if bytes >= 1 << 10 {
+        format!("{:.1} KiB", bytes as f64 / f64::from(1 << 10))
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+/// `--list-kinds`: every finding kind with its rule, severity and meaning.
+pub fn write_kinds(w: &mut impl Write, json: bool) -> io::Result<()> {
+    if json {
+        let kinds: Vec<_> = Kind::ALL
+            .iter()
+            .map(|k| {
+                serde_json::json!({
+                    "kind": k.code(),
+                    "rule": k.rule(),
+                    "severity": k.severity(),
+                    "about": k.about(),
+                })
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut *w, &kinds)?;
+        return writeln!(w);
+    }
+    for k in Kind::ALL {
+        let rule = serde_json::to_value(k.rule()).unwrap_or_default();
+        let severity = match k.severity() {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        writeln!(
+            w,
+            "{:<26} {:<8} {:<7} {}",
+            k.code(),
+            rule.as_str().unwrap_or(""),
+            severity,
+            k.about()
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,331 @@
+//! `cargo xtask dist`: config → plan → toolchain → build → pack → sdist → checksums → check.
+//! Every file reaches the output folder through `atomic` (temp name, then rename); a file whose
+//! bytes would not change is not rewritten, so a rerun picks up where an interrupted one stopped.
+
+mod pack;
+mod report;
+mod sdist;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use xshell::{cmd, Shell};
+
+use crate::build::{self, Built, Tools};
+use crate::checksums::{self, Artifact};
+use crate::config::Config;
+use crate::target::{self, BuilderKind, Host, Target};
+use crate::{atomic, flags, interrupt, toolchain};
+
+pub use pack::{pack, PackInputs};
+pub use report::TargetOutcome;
+
+/// Test hook: sleep this long in the middle of writing each wheel (the interrupt test's window).
+const PACK_DELAY_ENV: &str = "XTASK_DIST_PACK_DELAY_MS";
+
+impl flags::Dist {
+    pub fn run(self, sh: &Shell) -> Result<()> {
+        let cfg = Config::load()?;
+        let out = absolute(&self.out);
+        let started = Instant::now();
+        if let Some(parts) = &self.assemble {
+            prepare_out(&out)?;
+            let parts = absolute(parts);
+            eprintln!(
+                "==> assemble: the matrix jobs' wheels from {}",
+                parts.display()
+            );
+            let mut fresh = crate::release_assets::collect_parts(&parts, &out, &cfg.version)?;
+            for a in &fresh {
+                eprintln!("    {} ({})", a.file, a.target.as_deref().unwrap_or("?"));
+            }
+            if !self.no_sdist {
+                fresh.push(sdist_artifact(sh, &cfg, &out)?);
+            }
+            return finish(sh, &cfg, fresh, &[], &out, started, self.json);
+        }
+        let host = Host::detect(sh)?;
+        let targets = target::plan(&cfg, &host, &self.targets, self.builder)?;
+        if self.plan {
+            return report::print_plan(&cfg, &host, &targets, &out, self.json);
+        }
+        prepare_out(&out)?;
+        report::announce(&cfg, &host, &targets, &out);
+
+        let tools = bootstrap(sh, &targets)?;
+        let built = build::build_all(sh, &cfg, &targets, &tools)?;
+        let epoch = source_date_epoch(sh, &cfg)?;
+        let inputs = PackInputs::load(&cfg, epoch)?;
+        eprintln!(
+            "==> pack: {} wheel(s), timestamps from {epoch}",
+            targets.len()
+        );
+        let mut outcomes = Vec::new();
+        let mut fresh = Vec::new();
+        for (t, b) in targets.iter().zip(built) {
+            interrupt::check()?;
+            let (outcome, artifact) = pack_one(&inputs, t, b, &out)?;
+            outcomes.push(outcome);
+            fresh.push(artifact);
+        }
+        if !self.no_sdist {
+            interrupt::check()?;
+            fresh.push(sdist_artifact(sh, &cfg, &out)?);
+        }
+        finish(sh, &cfg, fresh, &outcomes, &out, started, self.json)
+    }
+}
+
+/// Ctrl-C handling on, the output folder there, and temp files of a killed run gone.
+fn prepare_out(out: &Path) -> Result<()> {
+    interrupt::install();
+    fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let stale = atomic::remove_stale_temps(out)?;
+    if stale > 0 {
+        eprintln!(
+            "==> removed {stale} temp file(s) an interrupted run left in {}",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+/// Checksums and manifest over this run's artifacts (and earlier intact ones), check, summary.
+fn finish(
+    sh: &Shell,
+    cfg: &Config,
+    fresh: Vec<Artifact>,
+    outcomes: &[TargetOutcome],
+    out: &Path,
+    started: Instant,
+    json: bool,
+) -> Result<()> {
+    interrupt::check()?;
+    let manifest = write_checksums(sh, cfg, fresh, out)?;
+    let paths: Vec<PathBuf> = manifest
+        .artifacts
+        .iter()
+        .map(|a| out.join(&a.file))
+        .collect();
+    verify(&paths)?;
+    report::summary(&manifest, outcomes, out, started.elapsed(), json)
+}
+
+/// `maturin sdist`, moved into the output folder unless it is already there byte for byte.
+fn sdist_artifact(sh: &Shell, cfg: &Config, out: &Path) -> Result<Artifact> {
+    let epoch = source_date_epoch(sh, cfg)?;
+    let (name, bytes) = sdist::build(sh, cfg, epoch)?;
+    let written = write_if_changed(&out.join(&name), &bytes, None)?;
+    eprintln!("    {} {name}", if written { "wrote" } else { "unchanged" });
+    Ok(Artifact {
+        file: name,
+        kind: "sdist".into(),
+        target: None,
+        build_target: None,
+        tag: None,
+        size: bytes.len() as u64,
+        sha256: checksums::sha256_hex(&bytes),
+        binary_sha256: None,
+        builder: "maturin-sdist".into(),
+    })
+}
+
+/// Installs what the plan's builders need, saying what each step does.
+fn bootstrap(sh: &Shell, targets: &[Target]) -> Result<Tools> {
+    let needs = |kind| targets.iter().any(|t| t.builder == kind);
+    let local: Vec<&str> = targets
+        .iter()
+        .filter(|t| t.builder != BuilderKind::Cross)
+        .map(|t| t.build_triple.as_str())
+        .collect();
+    if !local.is_empty() {
+        toolchain::ensure_rust_targets(sh, &local)?;
+    }
+    Ok(Tools {
+        zig: if needs(BuilderKind::Zig) {
+            Some(toolchain::ensure_zig(sh)?)
+        } else {
+            None
+        },
+        cross: if needs(BuilderKind::Cross) {
+            Some(toolchain::ensure_cross(sh)?)
+        } else {
+            None
+        },
+    })
+}
+
+/// Packs one wheel and writes it unless the file already holds exactly these bytes.
+fn pack_one(
+    inputs: &PackInputs,
+    t: &Target,
+    b: Built,
+    out: &Path,
+) -> Result<(TargetOutcome, Artifact)> {
+    anyhow::ensure!(
+        b.triple == t.triple,
+        "built {} where {} was planned",
+        b.triple,
+        t.triple
+    );
+    let start = Instant::now();
+    let binary_sha256 = checksums::sha256_hex(&b.bytes);
+    let binary_size = b.bytes.len() as u64;
+    let bytes = pack(inputs, t, b.bytes)?;
+    let pack_seconds = start.elapsed().as_secs_f64();
+    let delay = std::env::var(PACK_DELAY_ENV)
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .map(Duration::from_millis);
+    let written = write_if_changed(&out.join(&t.wheel), &bytes, delay)?;
+    let sha256 = checksums::sha256_hex(&bytes);
+    eprintln!(
+        "    {} {} ({}, {:.0} ms)",
+        if written { "wrote" } else { "unchanged" },
+        t.wheel,
+        report::human_size(bytes.len() as u64),
+        pack_seconds * 1000.0
+    );
+    let artifact = Artifact {
+        file: t.wheel.clone(),
+        kind: "wheel".into(),
+        target: Some(t.triple.clone()),
+        build_target: (t.build_triple != t.triple).then(|| t.build_triple.clone()),
+        tag: Some(t.platform_tags.join(".")),
+        size: bytes.len() as u64,
+        sha256,
+        binary_sha256: Some(binary_sha256),
+        builder: t.builder.to_string(),
+    };
+    let outcome = TargetOutcome {
+        target: t.triple.clone(),
+        build_target: t.build_triple.clone(),
+        builder: t.builder.to_string(),
+        wheel: t.wheel.clone(),
+        tag: t.platform_tags.join("."),
+        size: artifact.size,
+        binary_size,
+        sha256: artifact.sha256.clone(),
+        build_seconds: b.seconds,
+        pack_seconds,
+        written,
+        resigned: b.resigned,
+    };
+    Ok((outcome, artifact))
+}
+
+/// Atomically writes `bytes` to `path` unless it already holds them; true when it wrote.
+fn write_if_changed(path: &Path, bytes: &[u8], delay: Option<Duration>) -> Result<bool> {
+    if fs::read(path).ok().as_deref() == Some(bytes) {
+        return Ok(false);
+    }
+    atomic::write_with(path, |f| {
+        use std::io::Write;
+        let (head, tail) = bytes.split_at(bytes.len() / 2);
+        f.write_all(head)?;
+        if let Some(delay) = delay {
+            interrupt::sleep(delay)?;
+        }
+        interrupt::check()?;
+        f.write_all(tail)?;
+        Ok(())
+    })?;
+    Ok(true)
+}
+
+/// Merges this run into dist-manifest.json and rewrites SHA256SUMS to match it.
+fn write_checksums(
+    sh: &Shell,
+    cfg: &Config,
+    fresh: Vec<Artifact>,
+    out: &Path,
+) -> Result<checksums::Manifest> {
+    let previous = checksums::read_manifest(out).unwrap_or_else(|e| {
+        eprintln!("    ignoring an unreadable earlier manifest: {e:#}");
+        None
+    });
+    let commit = git_commit(sh, cfg);
+    let manifest = checksums::merge(previous, &cfg.version, commit, fresh, out);
+    let sums = checksums::sha256sums(&manifest.artifacts);
+    write_if_changed(&out.join(checksums::SUMS_FILE), sums.as_bytes(), None)?;
+    let json = checksums::manifest_json(&manifest)?;
+    write_if_changed(&out.join(checksums::MANIFEST_FILE), json.as_bytes(), None)?;
+    eprintln!(
+        "==> checksums: {} and {} over {} artifact(s)",
+        checksums::SUMS_FILE,
+        checksums::MANIFEST_FILE,
+        manifest.artifacts.len()
+    );
+    Ok(manifest)
+}
+
+/// The same verification `cargo xtask check` runs, over every artifact in the manifest.
+fn verify(paths: &[PathBuf]) -> Result<()> {
+    eprintln!("==> check: {} artifact(s)", paths.len());
+    let report = crate::check::check_paths(paths, None)?;
+    if !report.is_clean() {
+        report
+            .write_human(&mut std::io::stderr())
+            .context("printing the check report")?;
+        anyhow::bail!("`cargo xtask check` found problems in what dist wrote (listed above)");
+    }
+    Ok(())
+}
+
+/// `SOURCE_DATE_EPOCH`, else the last commit's time, else 1980 (the zip epoch).
+pub fn source_date_epoch(sh: &Shell, cfg: &Config) -> Result<i64> {
+    if let Ok(value) = std::env::var("SOURCE_DATE_EPOCH") {
+        return value
+            .trim()
+            .parse()
+            .with_context(|| format!("SOURCE_DATE_EPOCH={value:?} is not a number of seconds"));
+    }
+    let root = &cfg.workspace_root;
+    let from_git = cmd!(sh, "git -C {root} log -1 --format=%ct")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .ok()
+        .and_then(|s| s.trim().parse().ok());
+    Ok(from_git.unwrap_or(315_532_800))
+}
+
+fn git_commit(sh: &Shell, cfg: &Config) -> Option<String> {
+    let root = &cfg.workspace_root;
+    cmd!(sh, "git -C {root} rev-parse HEAD")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// `--out` relative to the project root (where `cargo xtask` runs).
+fn absolute(path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        crate::project_root().join(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unchanged_bytes_are_not_rewritten() {
+        let dir = std::env::temp_dir().join(format!("xtask-dist-write-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("a.whl");
+        assert!(write_if_changed(&path, b"one", None).unwrap());
+        assert!(!write_if_changed(&path, b"one", None).unwrap());
+        assert!(write_if_changed(&path, b"two", Some(Duration::from_millis(1))).unwrap());
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
+    }
+}

@@ -1,0 +1,375 @@
+//! `cargo xtask github-release`: the GitHub Release for a version tag, with the `gh` CLI. It is
+//! created as a draft, given exactly the files in `dist/`, then published: immutable releases
+//! refuse uploads once published, so nothing is attached after that step.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, ensure, Context, Result};
+use xshell::{cmd, Shell};
+
+use crate::flags;
+use crate::release_assets::{self, Asset, AssetKind, Inventory};
+use crate::wheel::{Arch, PlatformTag};
+
+/// What GitHub already holds for the tag (a rerun resumes a draft, never touches a release).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    Absent,
+    Draft,
+    Published,
+}
+
+impl flags::GithubRelease {
+    pub fn run(self, sh: &Shell) -> Result<()> {
+        let version = release_assets::workspace_version()?;
+        check_tag(&self.tag, &version)?;
+        let inventory = Inventory::load(&self.dist, &version)
+            .context("refusing to release: dist/ is not one consistent release")?;
+        crate::publish::require_clean_check(&inventory)?;
+        let notes = render_notes(&version, &inventory);
+        let notes_file = crate::project_root()
+            .join("target/github-release")
+            .join(format!("notes-{}.md", self.tag));
+        crate::atomic::write(&notes_file, notes.as_bytes())?;
+        let title = format!("mcp-sidecar {version}");
+        let assets: Vec<PathBuf> = inventory.assets.iter().map(|a| a.path.clone()).collect();
+
+        if self.dry_run {
+            let commands = gh_commands(&self.tag, &title, &notes_file, &assets, Existing::Absent)?;
+            print!(
+                "{}",
+                render_plan(&self.tag, &inventory.assets, &notes, &commands)
+            );
+            return Ok(());
+        }
+        let existing = existing_release(sh, &self.tag)?;
+        for argv in gh_commands(&self.tag, &title, &notes_file, &assets, existing)? {
+            let args = &argv;
+            cmd!(sh, "gh {args...}")
+                .run()
+                .with_context(|| format!("gh {}", argv.first().map_or("", String::as_str)))?;
+        }
+        eprintln!("==> released {} with {} assets", self.tag, assets.len());
+        Ok(())
+    }
+}
+
+/// The tag must name the workspace version exactly (`v0.1.0` for 0.1.0).
+pub fn check_tag(tag: &str, version: &str) -> Result<()> {
+    ensure!(
+        tag == format!("v{version}"),
+        "tag `{tag}` does not match the workspace version {version}: expected `v{version}` \
+         (bump [workspace.package] version in Cargo.toml or tag the right commit)"
+    );
+    Ok(())
+}
+
+/// The `gh` argv lists, in order: create as draft, upload every asset, publish.
+pub fn gh_commands(
+    tag: &str,
+    title: &str,
+    notes_file: &Path,
+    assets: &[PathBuf],
+    existing: Existing,
+) -> Result<Vec<Vec<String>>> {
+    let notes = notes_file.display().to_string();
+    let mut commands = Vec::new();
+    match existing {
+        Existing::Published => bail!(
+            "release {tag} is already published; published releases are immutable, \
+             so bump the version instead of re-releasing"
+        ),
+        // A draft left by an interrupted run: re-upload (--clobber) and publish it.
+        Existing::Draft => {}
+        Existing::Absent => commands.push(strings(&[
+            "release",
+            "create",
+            tag,
+            "--draft",
+            "--verify-tag",
+            "--title",
+            title,
+            "--notes-file",
+            &notes,
+        ])),
+    }
+    let mut upload = strings(&["release", "upload", tag]);
+    upload.extend(assets.iter().map(|p| p.display().to_string()));
+    upload.push("--clobber".into());
+    commands.push(upload);
+    commands.push(strings(&["release", "edit", tag, "--draft=false"]));
+    Ok(commands)
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|s| s.to_string()).collect()
+}
+
+/// Asks GitHub about the tag's release; "release not found" means there is none yet.
+fn existing_release(sh: &Shell, tag: &str) -> Result<Existing> {
+    let output = cmd!(sh, "gh release view {tag} --json isDraft")
+        .quiet()
+        .ignore_status()
+        .output()
+        .context("running `gh release view` (is the `gh` CLI installed?)")?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if stderr.contains("not found") {
+            return Ok(Existing::Absent);
+        }
+        bail!("gh release view {tag} failed: {}", stderr.trim());
+    }
+    parse_view(&String::from_utf8_lossy(&output.stdout))
+}
+
+fn parse_view(stdout: &str) -> Result<Existing> {
+    let view: serde_json::Value = serde_json::from_str(stdout)
+        .with_context(|| format!("parsing `gh release view` output `{stdout}`"))?;
+    match view.get("isDraft").and_then(|d| d.as_bool()) {
+        Some(true) => Ok(Existing::Draft),
+        Some(false) => Ok(Existing::Published),
+        None => bail!("`gh release view` did not say whether the release is a draft: {stdout}"),
+    }
+}
+
+/// Release notes: version, how to install, the platform table and the checksums, verbatim.
+pub fn render_notes(version: &str, inventory: &Inventory) -> String {
+    let mut notes = String::new();
+    let _ = writeln!(notes, "# mcp-sidecar {version}\n");
+    let _ = writeln!(notes, "```sh\npip install mcp-sidecar=={version}\n```\n");
+    if let Some(commit) = &inventory.manifest.commit {
+        let _ = writeln!(notes, "Built from commit `{commit}`.\n");
+    }
+    let _ = writeln!(notes, "| platform | target | file | size |");
+    let _ = writeln!(notes, "|---|---|---|---|");
+    for artifact in &inventory.manifest.artifacts {
+        let asset = inventory.assets.iter().find(|a| a.name == artifact.file);
+        let platform = asset.map_or_else(|| "?".to_string(), platform_label);
+        let target = artifact
+            .target
+            .as_deref()
+            .map_or_else(|| "—".to_string(), |t| format!("`{t}`"));
+        let _ = writeln!(
+            notes,
+            "| {platform} | {target} | `{}` | {} |",
+            artifact.file,
+            human_size(artifact.size)
+        );
+    }
+    let _ = writeln!(
+        notes,
+        "\nVerify downloads with `sha256sum -c SHA256SUMS`:\n"
+    );
+    let _ = writeln!(
+        notes,
+        "```text\n{}```",
+        ensure_newline(&inventory.sums_text)
+    );
+    notes
+}
+
+fn ensure_newline(text: &str) -> String {
+    if text.ends_with('\n') {
+        text.to_string()
+    } else {
+        format!("{text}\n")
+    }
+}
+
+/// A reader's name for what a file runs on, from its wheel tag.
+fn platform_label(asset: &Asset) -> String {
+    let AssetKind::Wheel(wheel) = &asset.kind else {
+        return "source (builds the sidecar with Rust)".to_string();
+    };
+    let Some(tag) = wheel
+        .platform_tags
+        .first()
+        .and_then(|t| PlatformTag::parse(t).ok())
+    else {
+        return wheel.platform_tags.join(".");
+    };
+    match tag {
+        PlatformTag::Manylinux { glibc, arch, .. } => {
+            format!("Linux {}, glibc {glibc}+", arch.triple_name())
+        }
+        PlatformTag::Macos {
+            version,
+            arch: Arch::Aarch64,
+        } => format!("macOS {version}+, Apple Silicon"),
+        PlatformTag::Macos { version, .. } => format!("macOS {version}+, Intel"),
+        PlatformTag::Windows { arch: Arch::X86_64 } => "Windows x64".to_string(),
+        PlatformTag::Windows { arch } => format!("Windows {}", arch.triple_name()),
+        PlatformTag::Linux { arch } => format!("Linux {}", arch.triple_name()),
+    }
+}
+
+fn human_size(bytes: u64) -> String {
+    if bytes >= 1000 * 1024 {
+        format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+    } else {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    }
+}
+
+/// What `--dry-run` prints: the assets, the notes and the exact `gh` commands.
+pub fn render_plan(tag: &str, assets: &[Asset], notes: &str, commands: &[Vec<String>]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "GitHub Release {tag} (dry run: gh is not called)\n");
+    let _ = writeln!(out, "assets ({}):", assets.len());
+    for asset in assets {
+        let _ = writeln!(out, "  {}", asset.name);
+    }
+    let _ = writeln!(out, "\nnotes:\n{notes}");
+    let _ = writeln!(out, "commands:");
+    for argv in commands {
+        let shown: Vec<String> = argv.iter().map(|a| shell_quote(a)).collect();
+        let _ = writeln!(out, "  gh {}", shown.join(" "));
+    }
+    out
+}
+
+/// Quotes a word for display the way a shell would need it.
+fn shell_quote(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:+@%,".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::release_assets::fixture::{fake_dist, scratch};
+
+    fn argv(words: &[&str]) -> Vec<String> {
+        strings(words)
+    }
+
+    #[test]
+    fn the_tag_must_be_the_workspace_version() {
+        assert!(check_tag("v1.2.3", "1.2.3").is_ok());
+        for bad in ["1.2.3", "v1.2.4", "v1.2.3-rc1", "release-1.2.3"] {
+            let err = check_tag(bad, "1.2.3").unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("tag `{bad}`")) && err.contains("expected `v1.2.3`"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn draft_then_upload_then_publish() {
+        let assets = vec![
+            PathBuf::from("dist/a.whl"),
+            PathBuf::from("dist/SHA256SUMS"),
+        ];
+        let notes = Path::new("notes.md");
+        let fresh = gh_commands(
+            "v1.0.0",
+            "mcp-sidecar 1.0.0",
+            notes,
+            &assets,
+            Existing::Absent,
+        )
+        .unwrap();
+        assert_eq!(
+            fresh,
+            vec![
+                argv(&[
+                    "release",
+                    "create",
+                    "v1.0.0",
+                    "--draft",
+                    "--verify-tag",
+                    "--title",
+                    "mcp-sidecar 1.0.0",
+                    "--notes-file",
+                    "notes.md"
+                ]),
+                argv(&[
+                    "release",
+                    "upload",
+                    "v1.0.0",
+                    "dist/a.whl",
+                    "dist/SHA256SUMS",
+                    "--clobber"
+                ]),
+                argv(&["release", "edit", "v1.0.0", "--draft=false"]),
+            ]
+        );
+        let resumed = gh_commands("v1.0.0", "t", notes, &assets, Existing::Draft).unwrap();
+        assert_eq!(resumed, fresh[1..].to_vec());
+        let err = gh_commands("v1.0.0", "t", notes, &assets, Existing::Published).unwrap_err();
+        assert!(err.to_string().contains("immutable"), "{err}");
+    }
+
+    #[test]
+    fn view_output_is_parsed() {
+        assert_eq!(parse_view(r#"{"isDraft":true}"#).unwrap(), Existing::Draft);
+        assert_eq!(
+            parse_view(r#"{"isDraft":false}"#).unwrap(),
+            Existing::Published
+        );
+        assert!(parse_view("{}").is_err());
+        assert!(parse_view("not json").is_err());
+    }
+
+    #[test]
+    fn notes_carry_version_platforms_and_every_checksum() {
+        let dir = scratch("notes");
+        fake_dist(&dir, "2.0.0");
+        let inventory = Inventory::load(&dir, "2.0.0").unwrap();
+        let notes = render_notes("2.0.0", &inventory);
+        assert!(notes.starts_with("# mcp-sidecar 2.0.0\n"), "{notes}");
+        assert!(notes.contains("pip install mcp-sidecar==2.0.0"));
+        assert!(notes.contains("commit `0123abcd`"));
+        for label in [
+            "Linux x86_64, glibc 2.17+",
+            "macOS 10.12+, Intel",
+            "macOS 11.0+, Apple Silicon",
+            "Windows x64",
+            "source",
+        ] {
+            assert!(notes.contains(label), "notes lack `{label}`:\n{notes}");
+        }
+        for (file, sha) in &inventory.sums {
+            assert!(
+                notes.contains(&format!("{sha}  {file}")),
+                "notes lack the checksum of {file}"
+            );
+            assert!(
+                notes.contains(&format!("`{file}`")),
+                "the table lacks {file}"
+            );
+        }
+        // The checksum block is SHA256SUMS verbatim, so readers can paste it into sha256sum -c.
+        assert!(notes.contains(&format!("```text\n{}```", inventory.sums_text)));
+    }
+
+    #[test]
+    fn the_dry_run_plan_lists_exactly_the_assets() {
+        let dir = scratch("plan");
+        fake_dist(&dir, "2.0.0");
+        let inventory = Inventory::load(&dir, "2.0.0").unwrap();
+        let paths: Vec<PathBuf> = inventory.assets.iter().map(|a| a.path.clone()).collect();
+        let commands =
+            gh_commands("v2.0.0", "t", Path::new("n.md"), &paths, Existing::Absent).unwrap();
+        let plan = render_plan("v2.0.0", &inventory.assets, "NOTES", &commands);
+        let listed: Vec<&str> = plan
+            .lines()
+            .skip_while(|l| !l.starts_with("assets ("))
+            .skip(1)
+            .take_while(|l| l.starts_with("  "))
+            .map(str::trim)
+            .collect();
+        let names: Vec<&str> = inventory.assets.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(listed, names);
+        assert!(plan.contains("assets (7):"));
+        assert!(plan.contains("gh release edit v2.0.0 --draft=false"));
+        assert_eq!(shell_quote("mcp-sidecar 2.0.0"), "'mcp-sidecar 2.0.0'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+    }
+}

@@ -1,0 +1,491 @@
+//! The release assets in `dist/` as one value: wheels, sdist, `SHA256SUMS` and
+//! `dist-manifest.json`, cross-checked against each other before anything leaves the machine.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::checksums::{self, Artifact, Manifest};
+use crate::wheel::WheelFilename;
+use anyhow::{bail, ensure, Context, Result};
+
+pub const SUMS: &str = checksums::SUMS_FILE;
+pub const MANIFEST: &str = checksums::MANIFEST_FILE;
+
+/// What one file in `dist/` is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssetKind {
+    Wheel(WheelFilename),
+    Sdist,
+    Sums,
+    Manifest,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Asset {
+    pub path: PathBuf,
+    pub name: String,
+    pub kind: AssetKind,
+}
+
+impl Asset {
+    /// Wheels and the sdist: what twine uploads.
+    pub fn is_distribution(&self) -> bool {
+        matches!(self.kind, AssetKind::Wheel(_) | AssetKind::Sdist)
+    }
+}
+
+/// Every asset in `dist/`, sorted by name, plus the parsed checksums and manifest.
+#[derive(Debug)]
+pub struct Inventory {
+    pub dir: PathBuf,
+    pub assets: Vec<Asset>,
+    /// The `SHA256SUMS` text as written (the release notes quote it verbatim).
+    pub sums_text: String,
+    /// File name → lowercase hex sha256, from `SHA256SUMS`.
+    pub sums: BTreeMap<String, String>,
+    pub manifest: Manifest,
+}
+
+/// Classifies a file name in `dist/`; `None` for names that have no place in a release.
+pub fn classify(name: &str) -> Option<AssetKind> {
+    match name {
+        SUMS => Some(AssetKind::Sums),
+        MANIFEST => Some(AssetKind::Manifest),
+        _ if name.ends_with(".whl") => WheelFilename::parse(name).ok().map(AssetKind::Wheel),
+        _ if name.ends_with(".tar.gz") => Some(AssetKind::Sdist),
+        _ => None,
+    }
+}
+
+/// Lists `dir`: every visible entry must be a release asset (temp files start with a dot).
+pub fn list(dir: &Path) -> Result<Vec<Asset>> {
+    let entries = fs::read_dir(dir)
+        .with_context(|| format!("listing {} (run `cargo xtask dist`)", dir.display()))?;
+    let mut assets = Vec::new();
+    for entry in entries {
+        let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        ensure!(
+            path.is_file(),
+            "{} is not a file: dist/ holds only release assets",
+            path.display()
+        );
+        let kind = classify(&name).with_context(|| {
+            format!(
+                "unexpected file {} in {}: a release is exactly the wheels, the sdist, {SUMS} and {MANIFEST}",
+                name,
+                dir.display()
+            )
+        })?;
+        assets.push(Asset { path, name, kind });
+    }
+    assets.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(assets)
+}
+
+/// Parses `sha256sum` output: `HEX  NAME` (text mode) or `HEX *NAME` (binary mode).
+pub fn parse_sums(text: &str) -> Result<BTreeMap<String, String>> {
+    let mut sums = BTreeMap::new();
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let (hex, rest) = line
+            .split_once(' ')
+            .with_context(|| format!("{SUMS} line {}: `{line}` is not `HEX  NAME`", n + 1))?;
+        let name = rest.strip_prefix(' ').or_else(|| rest.strip_prefix('*'));
+        let name =
+            name.with_context(|| format!("{SUMS} line {}: `{line}` is not `HEX  NAME`", n + 1))?;
+        ensure!(
+            hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{SUMS} line {}: `{hex}` is not a sha256",
+            n + 1
+        );
+        if sums
+            .insert(name.to_string(), hex.to_ascii_lowercase())
+            .is_some()
+        {
+            bail!("{SUMS} lists {name} twice");
+        }
+    }
+    Ok(sums)
+}
+
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(checksums::sha256_hex(&bytes))
+}
+
+impl Inventory {
+    /// Lists `dir` and proves the pieces agree: one version, `SHA256SUMS` covering exactly the
+    /// wheels and sdist with matching hashes, and the manifest naming the same files.
+    pub fn load(dir: &Path, version: &str) -> Result<Inventory> {
+        let assets = list(dir)?;
+        let sums_text = fs::read_to_string(dir.join(SUMS))
+            .with_context(|| format!("reading {}", dir.join(SUMS).display()))?;
+        let sums = parse_sums(&sums_text)?;
+        let manifest = checksums::read_manifest(dir)?
+            .with_context(|| format!("{} has no {MANIFEST}", dir.display()))?;
+        let inventory = Inventory {
+            dir: dir.to_path_buf(),
+            assets,
+            sums_text,
+            sums,
+            manifest,
+        };
+        inventory.verify(version)?;
+        Ok(inventory)
+    }
+
+    pub fn distributions(&self) -> impl Iterator<Item = &Asset> {
+        self.assets.iter().filter(|a| a.is_distribution())
+    }
+
+    fn verify(&self, version: &str) -> Result<()> {
+        let dists: Vec<&Asset> = self.distributions().collect();
+        ensure!(
+            dists.iter().any(|a| matches!(a.kind, AssetKind::Wheel(_))),
+            "no wheels in {}",
+            self.dir.display()
+        );
+        let sdists = dists.iter().filter(|a| a.kind == AssetKind::Sdist).count();
+        ensure!(
+            sdists == 1,
+            "expected one sdist in {}, found {sdists}",
+            self.dir.display()
+        );
+        for asset in &dists {
+            let file_version = match &asset.kind {
+                AssetKind::Wheel(w) => Some(w.version.as_str()),
+                _ => asset
+                    .name
+                    .strip_suffix(".tar.gz")
+                    .and_then(|stem| stem.rsplit_once('-'))
+                    .map(|(_, v)| v),
+            };
+            ensure!(
+                file_version == Some(version),
+                "{} is not version {version}",
+                asset.name
+            );
+        }
+        let listed: Vec<&str> = self.sums.keys().map(String::as_str).collect();
+        let present: Vec<&str> = dists.iter().map(|a| a.name.as_str()).collect();
+        ensure!(
+            listed == present,
+            "{SUMS} lists {listed:?} but dist/ holds {present:?}"
+        );
+        for asset in &dists {
+            let actual = sha256_file(&asset.path)?;
+            let expected = &self.sums[&asset.name];
+            ensure!(
+                &actual == expected,
+                "{} has sha256 {actual}, but {SUMS} says {expected}",
+                asset.name
+            );
+        }
+        ensure!(
+            self.manifest.version == version,
+            "{MANIFEST} says version {}, the workspace says {version}",
+            self.manifest.version
+        );
+        let mut in_manifest: Vec<&str> = self
+            .manifest
+            .artifacts
+            .iter()
+            .map(|a| a.file.as_str())
+            .collect();
+        in_manifest.sort_unstable();
+        ensure!(
+            in_manifest == present,
+            "{MANIFEST} lists {in_manifest:?} but dist/ holds {present:?}"
+        );
+        Ok(())
+    }
+}
+
+/// For `cargo xtask dist --assemble PARTS`: the matrix jobs' outputs — one folder per target
+/// (as `download-artifact` lays them out), each with wheels, SHA256SUMS and dist-manifest.json —
+/// verified against their own checksums and copied into `out`. Returns the wheel entries for
+/// the merged manifest; the sdist and the final SHA256SUMS are the assembling run's to write.
+pub fn collect_parts(parts: &Path, out: &Path, version: &str) -> Result<Vec<Artifact>> {
+    let mut dirs: Vec<PathBuf> = fs::read_dir(parts)
+        .with_context(|| format!("listing {}", parts.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join(MANIFEST).is_file())
+        .collect();
+    if parts.join(MANIFEST).is_file() {
+        dirs.push(parts.to_path_buf());
+    }
+    dirs.sort();
+    ensure!(
+        !dirs.is_empty(),
+        "no {MANIFEST} in {} or its sub-folders",
+        parts.display()
+    );
+    let mut wheels: Vec<Artifact> = Vec::new();
+    for dir in dirs {
+        let manifest = checksums::read_manifest(&dir)?
+            .with_context(|| format!("{} has no {MANIFEST}", dir.display()))?;
+        ensure!(
+            manifest.version == version,
+            "{} holds version {}, the workspace is {version}",
+            dir.display(),
+            manifest.version
+        );
+        let sums_path = dir.join(SUMS);
+        let sums = parse_sums(
+            &fs::read_to_string(&sums_path)
+                .with_context(|| format!("reading {}", sums_path.display()))?,
+        )?;
+        for artifact in manifest.artifacts.into_iter().filter(|a| a.kind == "wheel") {
+            let path = dir.join(&artifact.file);
+            let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            let sha = checksums::sha256_hex(&bytes);
+            ensure!(
+                sha == artifact.sha256 && sums.get(&artifact.file) == Some(&sha),
+                "{} has sha256 {sha}, which its {MANIFEST} or {SUMS} does not record",
+                path.display()
+            );
+            let clash = wheels.iter().find(|w| {
+                w.file == artifact.file || (w.target.is_some() && w.target == artifact.target)
+            });
+            if let Some(other) = clash {
+                bail!(
+                    "two parts carry {} / {:?}: {} and {}",
+                    artifact.file,
+                    artifact.target,
+                    other.file,
+                    path.display()
+                );
+            }
+            crate::atomic::write(&out.join(&artifact.file), &bytes)?;
+            wheels.push(artifact);
+        }
+    }
+    wheels.sort_by(|a, b| a.file.cmp(&b.file));
+    Ok(wheels)
+}
+
+/// The workspace version: the one source of truth every artifact takes its version from.
+pub fn workspace_version() -> Result<String> {
+    Ok(crate::config::Config::load()?.version)
+}
+
+/// A fake but self-consistent `dist/` for unit tests of everything that reads one.
+#[cfg(test)]
+pub mod fixture {
+    use std::path::{Path, PathBuf};
+
+    use crate::checksums::{self, Artifact, Manifest};
+
+    pub const WHEELS: [(&str, &str); 4] = [
+        (
+            "manylinux_2_17_x86_64.manylinux2014_x86_64",
+            "x86_64-unknown-linux-gnu",
+        ),
+        ("macosx_10_12_x86_64", "x86_64-apple-darwin"),
+        ("macosx_11_0_arm64", "aarch64-apple-darwin"),
+        ("win_amd64", "x86_64-pc-windows-msvc"),
+    ];
+
+    /// A scratch folder unique to one test.
+    pub fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("xtask-release-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// One matrix job's output: its wheel, SHA256SUMS and manifest.
+    pub fn fake_part(dir: &Path, version: &str, tag: &str, target: &str) {
+        let file = format!("mcp_sidecar-{version}-py3-none-{tag}.whl");
+        let bytes = format!("wheel for {target}").into_bytes();
+        std::fs::write(dir.join(&file), &bytes).unwrap();
+        let artifact = Artifact {
+            kind: "wheel".into(),
+            target: Some(target.into()),
+            build_target: None,
+            tag: Some(tag.into()),
+            size: bytes.len() as u64,
+            sha256: checksums::sha256_hex(&bytes),
+            binary_sha256: None,
+            builder: "native".into(),
+            file,
+        };
+        let artifacts = vec![artifact];
+        std::fs::write(dir.join(super::SUMS), checksums::sha256sums(&artifacts)).unwrap();
+        let manifest = Manifest {
+            version: version.into(),
+            commit: None,
+            artifacts,
+        };
+        std::fs::write(
+            dir.join(super::MANIFEST),
+            checksums::manifest_json(&manifest).unwrap(),
+        )
+        .unwrap();
+    }
+
+    /// Four wheels, an sdist, SHA256SUMS and a manifest, all agreeing on `version`.
+    pub fn fake_dist(dir: &Path, version: &str) {
+        let mut artifacts = Vec::new();
+        let mut add = |file: String, target: Option<&str>, tag: Option<&str>| {
+            let bytes = format!("contents of {file}").into_bytes();
+            std::fs::write(dir.join(&file), &bytes).unwrap();
+            artifacts.push(Artifact {
+                kind: if tag.is_some() { "wheel" } else { "sdist" }.into(),
+                target: target.map(String::from),
+                build_target: None,
+                tag: tag.map(String::from),
+                size: bytes.len() as u64,
+                sha256: checksums::sha256_hex(&bytes),
+                binary_sha256: None,
+                builder: if tag.is_some() {
+                    "zig"
+                } else {
+                    "maturin-sdist"
+                }
+                .into(),
+                file,
+            });
+        };
+        for (tag, target) in WHEELS {
+            add(
+                format!("mcp_sidecar-{version}-py3-none-{tag}.whl"),
+                Some(target),
+                Some(tag),
+            );
+        }
+        add(format!("mcp_sidecar-{version}.tar.gz"), None, None);
+        artifacts.sort_by(|a, b| a.file.cmp(&b.file));
+        std::fs::write(dir.join(super::SUMS), checksums::sha256sums(&artifacts)).unwrap();
+        let manifest = Manifest {
+            version: version.into(),
+            commit: Some("0123abcd".into()),
+            artifacts,
+        };
+        std::fs::write(
+            dir.join(super::MANIFEST),
+            checksums::manifest_json(&manifest).unwrap(),
+        )
+        .unwrap();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixture::{fake_dist, scratch};
+    use super::*;
+
+    #[test]
+    fn a_consistent_dist_loads_sorted_and_complete() {
+        let dir = scratch("load");
+        fake_dist(&dir, "1.2.3");
+        std::fs::write(dir.join(".tmp-1-partial.whl"), b"in flight").unwrap();
+        let inv = Inventory::load(&dir, "1.2.3").unwrap();
+        let names: Vec<&str> = inv.assets.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names.len(), 7, "{names:?}");
+        assert!(names.windows(2).all(|w| w[0] < w[1]));
+        assert!(names.contains(&SUMS) && names.contains(&MANIFEST));
+        assert_eq!(inv.distributions().count(), 5);
+        assert_eq!(inv.sums.len(), 5);
+    }
+
+    #[test]
+    fn strays_and_inconsistencies_are_refused() {
+        let stray = scratch("stray");
+        fake_dist(&stray, "1.2.3");
+        std::fs::write(stray.join("notes.txt"), b"x").unwrap();
+        let err = Inventory::load(&stray, "1.2.3").unwrap_err().to_string();
+        assert!(err.contains("unexpected file notes.txt"), "{err}");
+
+        let tampered = scratch("tampered");
+        fake_dist(&tampered, "1.2.3");
+        std::fs::write(
+            tampered.join("mcp_sidecar-1.2.3-py3-none-win_amd64.whl"),
+            b"changed",
+        )
+        .unwrap();
+        let err = Inventory::load(&tampered, "1.2.3").unwrap_err().to_string();
+        assert!(err.contains("win_amd64.whl has sha256"), "{err}");
+
+        let other = scratch("version");
+        fake_dist(&other, "1.2.3");
+        let err = Inventory::load(&other, "1.2.4").unwrap_err().to_string();
+        assert!(err.contains("is not version 1.2.4"), "{err}");
+
+        let unlisted = scratch("unlisted");
+        fake_dist(&unlisted, "1.2.3");
+        std::fs::write(
+            unlisted.join("mcp_sidecar-1.2.3-py3-none-win_arm64.whl"),
+            b"new",
+        )
+        .unwrap();
+        let err = Inventory::load(&unlisted, "1.2.3").unwrap_err().to_string();
+        assert!(err.contains("SHA256SUMS lists"), "{err}");
+    }
+
+    #[test]
+    fn sums_parse_both_modes_and_reject_garbage() {
+        let hex = "ab".repeat(32);
+        let sums = parse_sums(&format!("{hex}  a.whl\n{hex} *b.tar.gz\n\n")).unwrap();
+        assert_eq!(sums.len(), 2);
+        assert_eq!(sums["b.tar.gz"], hex);
+        assert!(parse_sums("nothex  a.whl").is_err());
+        assert!(parse_sums(&format!("{hex}  a.whl\n{hex}  a.whl")).is_err());
+        assert!(parse_sums(&format!("{hex}a.whl")).is_err());
+    }
+
+    #[test]
+    fn parts_from_the_matrix_are_verified_and_collected() {
+        let parts = scratch("parts");
+        for (tag, target) in fixture::WHEELS {
+            let part = parts.join(format!("dist-{target}"));
+            std::fs::create_dir_all(&part).unwrap();
+            fixture::fake_part(&part, "1.0.0", tag, target);
+        }
+        let out = scratch("parts-out");
+        let wheels = collect_parts(&parts, &out, "1.0.0").unwrap();
+        assert_eq!(wheels.len(), 4);
+        assert_eq!(file_names(&out).len(), 4);
+        assert!(collect_parts(&parts, &scratch("parts-v"), "2.0.0").is_err());
+        let first = parts.join(format!("dist-{}", fixture::WHEELS[0].1));
+        let wheel = file_names(&first)
+            .into_iter()
+            .find(|n| n.ends_with(".whl"))
+            .unwrap();
+        std::fs::write(first.join(&wheel), b"tampered").unwrap();
+        let err = collect_parts(&parts, &scratch("parts-bad"), "1.0.0")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("does not record"), "{err}");
+    }
+
+    fn file_names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn classification() {
+        assert_eq!(classify(SUMS), Some(AssetKind::Sums));
+        assert_eq!(classify("mcp_sidecar-1.0.tar.gz"), Some(AssetKind::Sdist));
+        assert!(matches!(
+            classify("mcp_sidecar-1.0-py3-none-win_amd64.whl"),
+            Some(AssetKind::Wheel(_))
+        ));
+        assert_eq!(classify("broken.whl"), None);
+        assert_eq!(classify("build.log"), None);
+    }
+}
