@@ -6,7 +6,7 @@ set -euo pipefail
 
 # mingw-w64: stub DLL for wine tests; wine64: runs the Windows sidecar; gh: github-release;
 # patchelf: Nuitka standalone builds.
-apt_packages=(mingw-w64 wine64 gh patchelf)
+apt_packages=(mingw-w64 wine64 gh patchelf gcc libc6-dev)
 
 missing=()
 for pkg in "${apt_packages[@]}"; do
