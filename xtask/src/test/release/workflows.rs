@@ -155,7 +155,10 @@ fn all_uses(doc: &Value) -> Vec<&str> {
         .collect()
 }
 
-/// Who may mint OIDC tokens: the release workflow's publish job, nobody else.
+/// The release jobs that may mint OIDC tokens (trusted publishing), sorted.
+const OIDC_JOBS: &[&str] = &["publish"];
+
+/// Who may mint OIDC tokens: the release workflow's `OIDC_JOBS`, nobody else.
 fn id_token_grants(docs: &BTreeMap<String, Value>) -> Vec<String> {
     let mut grants = Vec::new();
     let grants_id_token = |p: Option<&Value>| match p {
@@ -173,12 +176,16 @@ fn id_token_grants(docs: &BTreeMap<String, Value>) -> Vec<String> {
             }
         }
     }
-    let wanted = format!("{RELEASE} job publish");
-    if grants == [wanted.clone()] {
+    let wanted: Vec<String> = OIDC_JOBS
+        .iter()
+        .map(|job| format!("{RELEASE} job {job}"))
+        .collect();
+    grants.sort();
+    if grants == wanted {
         Vec::new()
     } else {
         vec![format!(
-            "`id-token: write` must be granted to exactly {wanted}; granted to {grants:?}"
+            "`id-token: write` must be granted to exactly {wanted:?}; granted to {grants:?}"
         )]
     }
 }
