@@ -156,7 +156,7 @@ fn all_uses(doc: &Value) -> Vec<&str> {
 }
 
 /// The release jobs that may mint OIDC tokens (trusted publishing), sorted.
-const OIDC_JOBS: &[&str] = &["publish"];
+const OIDC_JOBS: &[&str] = &["github-release", "publish"];
 
 /// Who may mint OIDC tokens: the release workflow's `OIDC_JOBS`, nobody else.
 fn id_token_grants(docs: &BTreeMap<String, Value>) -> Vec<String> {
