@@ -73,7 +73,7 @@ fn release() -> Value {
             },
             "github-release": {
                 "needs": "publish",
-                "permissions": {"contents": "write"},
+                "permissions": {"contents": "write", "id-token": "write", "attestations": "write"},
                 "steps": [{"env": {"TAG": "${{ github.ref_name }}"}, "run": "cargo xtask github-release --tag \"$TAG\""}],
             },
         },
@@ -154,7 +154,7 @@ fn no_cache_in_the_release() {
 }
 
 #[test]
-fn id_token_only_in_publish() {
+fn id_token_only_in_the_oidc_jobs() {
     assert_caught(
         problems_with(|_, r| r["jobs"]["build"]["permissions"]["id-token"] = json!("write")),
         "id-token: write",
@@ -165,7 +165,7 @@ fn id_token_only_in_publish() {
     );
     assert_caught(
         problems_with(|_, r| r["jobs"]["publish"]["permissions"] = json!({"contents": "read"})),
-        "granted to []",
+        "granted to [\".github/workflows/release.yml job github-release\"]",
     );
 }
 
