@@ -14,7 +14,8 @@ use tokio::sync::Notify;
 use crate::cli::{Cli, Transport};
 use crate::errors::{ExitCode, SidecarError};
 use crate::http::guard::GuardConfig;
-use crate::http::server;
+use crate::http::server::{self, ConnectionLimits};
+use crate::http::sessions::SessionLimits;
 use crate::ipc::client::{self, HostEvent, IpcClient, IpcError};
 use crate::ipc::protocol::{method, PROTOCOL_VERSION};
 use crate::mcp_handler::{PeerRegistry, Shared, SidecarHandler};
@@ -76,13 +77,21 @@ async fn serve(cli: Cli, token: Arc<str>) -> Result<ExitCode, SidecarError> {
                 allowed_origins: cli.allowed_origins.clone(),
                 bearer_token: cli.require_auth.then(|| token.clone()),
             };
-            let app = server::router(shared.clone(), guard);
+            let sessions = SessionLimits {
+                max_sessions: cli.max_sessions as usize,
+                idle_timeout: cli.session_idle_timeout,
+            };
+            let connections = ConnectionLimits {
+                max_connections: cli.max_connections as usize,
+                header_timeout: cli.header_timeout,
+            };
+            let app = server::router(shared.clone(), guard, sessions, cli.header_timeout);
             let url = format!("http://{addr}{}", server::MCP_PATH);
             ready(&ipc, json!({"port": addr.port(), "url": url})).await?;
             announce_ready(addr.port());
             tracing::info!(%url, "serving MCP over HTTP");
             Box::pin(async move {
-                server::serve(listener, app).await?;
+                server::serve(listener, app, connections).await?;
                 Err(SidecarError::Internal("HTTP server stopped".into()))
             })
         }

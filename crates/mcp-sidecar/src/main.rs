@@ -6,6 +6,7 @@ mod errors;
 mod http;
 mod ipc;
 mod mcp_handler;
+mod memory;
 mod parent_watch;
 mod tools;
 
