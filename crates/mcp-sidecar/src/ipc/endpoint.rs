@@ -23,6 +23,7 @@ pub enum Endpoint {
 pub const LOCAL_PIPE_PREFIX: &str = r"\\.\pipe\";
 
 /// How long to keep retrying while every instance of the host's pipe is taken.
+#[cfg(windows)]
 pub const PIPE_BUSY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

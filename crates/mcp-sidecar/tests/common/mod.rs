@@ -55,6 +55,24 @@ impl Conn for std::os::unix::net::UnixStream {
     }
 }
 
+/// A second handle on the same stream, for the writer side.
+pub trait TryCloneConn: Sized {
+    fn try_clone_conn(&self) -> Self;
+}
+
+impl TryCloneConn for TcpStream {
+    fn try_clone_conn(&self) -> Self {
+        self.try_clone().unwrap()
+    }
+}
+
+#[cfg(unix)]
+impl TryCloneConn for std::os::unix::net::UnixStream {
+    fn try_clone_conn(&self) -> Self {
+        self.try_clone().unwrap()
+    }
+}
+
 type Writer = Arc<Mutex<Option<Box<dyn Conn>>>>;
 
 /// A host that listens on loopback TCP (or a Unix socket) and serves one sidecar.
@@ -209,46 +227,86 @@ fn serve_connection<R: Read>(
     }
 }
 
+/// The IPC transports a mock host can listen on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ipc {
+    Tcp,
+    #[cfg(unix)]
+    Unix,
+    #[cfg(windows)]
+    Pipe,
+}
+
+/// Every transport this OS offers: the default first, then TCP.
+pub fn transports() -> Vec<Ipc> {
+    vec![
+        #[cfg(unix)]
+        Ipc::Unix,
+        #[cfg(windows)]
+        Ipc::Pipe,
+        Ipc::Tcp,
+    ]
+}
+
+fn unique() -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    COUNTER.fetch_add(1, Ordering::SeqCst)
+}
+
 impl MockHost {
     pub fn start() -> MockHost {
         Self::start_with(HostOptions::default())
     }
 
     pub fn start_with(options: HostOptions) -> MockHost {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let endpoint = format!("tcp:{}", listener.local_addr().unwrap());
-        let host = MockHost::new(endpoint, options.tools.clone(), None);
-        let (inbox, writer, tools) = (host.inbox.clone(), host.writer.clone(), host.tools.clone());
-        thread::spawn(move || {
-            let Ok((stream, _)) = listener.accept() else {
-                return;
-            };
-            *writer.lock().unwrap() = Some(Box::new(stream.try_clone().unwrap()));
-            serve_connection(stream, writer, inbox, tools, options);
-        });
-        host
+        Self::start_on(Ipc::Tcp, options)
     }
 
     #[cfg(unix)]
     pub fn start_unix() -> MockHost {
-        use std::os::unix::net::UnixListener;
-        let dir = TempDir::new();
-        let path = dir.0.join("ipc.sock");
-        let listener = UnixListener::bind(&path).unwrap();
-        let host = MockHost::new(
-            format!("unix:{}", path.display()),
-            default_tools(),
-            Some(dir),
-        );
-        let (inbox, writer, tools) = (host.inbox.clone(), host.writer.clone(), host.tools.clone());
+        Self::start_on(Ipc::Unix, HostOptions::default())
+    }
+
+    /// Listens on `ipc` and serves the first peer that connects.
+    pub fn start_on(ipc: Ipc, options: HostOptions) -> MockHost {
+        match ipc {
+            Ipc::Tcp => {
+                let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+                let endpoint = format!("tcp:{}", listener.local_addr().unwrap());
+                let host = MockHost::new(endpoint, options.tools.clone(), None);
+                host.serve_first(move || listener.accept().ok().map(|(s, _)| s), options);
+                host
+            }
+            #[cfg(unix)]
+            Ipc::Unix => {
+                use std::os::unix::net::UnixListener;
+                let dir = TempDir::new();
+                let path = dir.0.join("ipc.sock");
+                let listener = UnixListener::bind(&path).unwrap();
+                let endpoint = format!("unix:{}", path.display());
+                let host = MockHost::new(endpoint, options.tools.clone(), Some(dir));
+                host.serve_first(move || listener.accept().ok().map(|(s, _)| s), options);
+                host
+            }
+            #[cfg(windows)]
+            Ipc::Pipe => pipe::start(options),
+        }
+    }
+
+    fn serve_first<S, A>(&self, accept: A, options: HostOptions)
+    where
+        S: Conn + Read + TryCloneConn + 'static,
+        A: FnOnce() -> Option<S> + Send + 'static,
+    {
+        let (inbox, writer, tools) = (self.inbox.clone(), self.writer.clone(), self.tools.clone());
         thread::spawn(move || {
-            let Ok((stream, _)) = listener.accept() else {
+            let Some(stream) = accept() else {
                 return;
             };
-            *writer.lock().unwrap() = Some(Box::new(stream.try_clone().unwrap()));
-            serve_connection(stream, writer, inbox, tools, HostOptions::default());
+            *writer.lock().unwrap() = Some(Box::new(stream.try_clone_conn()));
+            serve_connection(stream, writer, inbox, tools, options);
         });
-        host
     }
 
     fn new(endpoint: String, tools: Value, dir: Option<TempDir>) -> MockHost {
@@ -311,12 +369,10 @@ pub struct TempDir(pub std::path::PathBuf);
 
 impl TempDir {
     pub fn new() -> TempDir {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let path = std::env::temp_dir().join(format!(
             "mcp-sidecar-test-{}-{}",
             std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
+            unique()
         ));
         std::fs::create_dir_all(&path).unwrap();
         TempDir(path)
@@ -678,4 +734,121 @@ pub fn start_http_with(options: HostOptions, args: &[&str]) -> (MockHost, Sideca
     let sidecar = Sidecar::spawn(&host.endpoint, args);
     let port = sidecar.ready_port();
     (host, sidecar, port)
+}
+
+/// A named-pipe host like the Python one: the first instance created before the sidecar
+/// starts. tokio drives the pipe (overlapped I/O, so reads never block writes); the std-based
+/// host logic above talks to it through two channels.
+#[cfg(windows)]
+mod pipe {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::windows::named_pipe::ServerOptions;
+
+    struct PipeConn(tokio::sync::mpsc::UnboundedSender<Option<Vec<u8>>>);
+
+    impl Write for PipeConn {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .send(Some(buf.to_vec()))
+                .map_err(|_| std::io::ErrorKind::BrokenPipe)?;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Conn for PipeConn {
+        fn close(&self) {
+            let _ = self.0.send(None);
+        }
+    }
+
+    /// The bytes the pipe delivered, as a blocking reader; EOF when the pipe closes.
+    struct ChannelReader {
+        chunks: mpsc::Receiver<Vec<u8>>,
+        current: std::io::Cursor<Vec<u8>>,
+    }
+
+    impl Read for ChannelReader {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            loop {
+                let n = self.current.read(buf)?;
+                if n > 0 || buf.is_empty() {
+                    return Ok(n);
+                }
+                match self.chunks.recv() {
+                    Ok(chunk) => self.current = std::io::Cursor::new(chunk),
+                    Err(_) => return Ok(0),
+                }
+            }
+        }
+    }
+
+    pub fn start(options: HostOptions) -> MockHost {
+        let name = format!(
+            r"\\.\pipe\mcp-sidecar-test-{}-{}",
+            std::process::id(),
+            unique()
+        );
+        let host = MockHost::new(format!("pipe:{name}"), options.tools.clone(), None);
+        let (inbox, writer, tools) = (host.inbox.clone(), host.writer.clone(), host.tools.clone());
+        let (created_tx, created_rx) = mpsc::channel();
+        thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let server = ServerOptions::new()
+                    .first_pipe_instance(true)
+                    .reject_remote_clients(true)
+                    .create(&name)
+                    .expect("create the pipe");
+                created_tx.send(()).unwrap();
+                if server.connect().await.is_err() {
+                    return;
+                }
+                let (mut read, mut write) = tokio::io::split(server);
+                let (out_tx, mut out_rx) = tokio::sync::mpsc::unbounded_channel();
+                *writer.lock().unwrap() = Some(Box::new(PipeConn(out_tx)));
+                let (in_tx, in_rx) = mpsc::channel();
+                let reader = ChannelReader {
+                    chunks: in_rx,
+                    current: std::io::Cursor::new(Vec::new()),
+                };
+                thread::spawn(move || serve_connection(reader, writer, inbox, tools, options));
+                let reading = async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        match read.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => {
+                                if in_tx.send(buf[..n].to_vec()).is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                };
+                let writing = async move {
+                    while let Some(Some(bytes)) = out_rx.recv().await {
+                        if write.write_all(&bytes).await.is_err() {
+                            return;
+                        }
+                    }
+                };
+                // Either side ending closes the pipe (dropping both halves).
+                tokio::select! {
+                    () = reading => {}
+                    () = writing => {}
+                }
+            });
+        });
+        created_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("pipe created");
+        host
+    }
 }
