@@ -18,6 +18,7 @@ import threading
 import time
 
 from . import _jsonrpc as rpc
+from . import _protocol as proto
 from ._errors import ConnectionLostError, SidecarError
 from ._version import __version__
 
@@ -508,7 +509,7 @@ class IpcServer(object):
         id = _valid_id(message.get("id")) if isinstance(message, dict) else None
         if (
             not isinstance(message, dict)
-            or message.get("method") != "auth.hello"
+            or message.get("method") != proto.AUTH_HELLO
             or "id" not in message
         ):
             return self._drop(

@@ -11,6 +11,7 @@ import pytest
 
 import ipcpeer
 from mcp_sidecar import _jsonrpc as rpc
+from mcp_sidecar import _protocol as proto
 from mcp_sidecar._errors import ConnectionLostError
 from mcp_sidecar._ipc import IpcServer
 
@@ -40,7 +41,7 @@ class Host(object):
         self.closed.set()
 
     def on_request(self, method, params, reply):
-        if method == "tool.list":
+        if method == proto.TOOL_LIST:
             reply.result({"tools": []})
         elif method == "echo":
             reply.result(params)
@@ -73,7 +74,7 @@ def host(request):
 
 def assert_served_afterwards(host):
     peer = host.good_peer()
-    peer.request(1, "tool.list")
+    peer.request(1, proto.TOOL_LIST)
     assert peer.read() == {"jsonrpc": "2.0", "id": 1, "result": {"tools": []}}
     peer.close()
 
@@ -109,11 +110,11 @@ def test_good_hello_then_requests_and_notifications(host):
     peer = host.good_peer()
     peer.request(7, "echo", {"x": [1, "ü"]})
     assert peer.read() == {"jsonrpc": "2.0", "id": 7, "result": {"x": [1, "ü"]}}
-    peer.send({"jsonrpc": "2.0", "method": "lifecycle.ready", "params": {"port": 5, "url": "u"}})
+    peer.send({"jsonrpc": "2.0", "method": proto.LIFECYCLE_READY, "params": {"port": 5, "url": "u"}})
     peer.request(8, "boom")
     error = peer.read()["error"]
     assert error["code"] == rpc.INTERNAL_ERROR and "ValueError: kaput" in error["message"]
-    assert host.notifications == [("lifecycle.ready", {"port": 5, "url": "u"})]
+    assert host.notifications == [(proto.LIFECYCLE_READY, {"port": 5, "url": "u"})]
     peer.send_raw(b'{"jsonrpc":"2.0","id":9,"method":"echo","params":{}}\r\n')  # CRLF tolerated
     assert peer.read()["id"] == 9
 
@@ -121,7 +122,7 @@ def test_good_hello_then_requests_and_notifications(host):
 def test_wrong_token(host):
     peer = host.peer()
     peer.send(
-        {"jsonrpc": "2.0", "id": 0, "method": "auth.hello", "params": {"token": "nope", "pid": 1}}
+        {"jsonrpc": "2.0", "id": 0, "method": proto.AUTH_HELLO, "params": {"token": "nope", "pid": 1}}
     )
     message = assert_error_then_dropped(peer, rpc.UNAUTHORIZED, "bad token")
     assert message["id"] == 0
@@ -166,7 +167,7 @@ def test_silent_peers_are_dropped_after_the_hello_timeout(transport):
 
 def test_unknown_method_before_hello(host):
     peer = host.peer()
-    peer.request(3, "tool.call", {"name": "x", "arguments": {}})
+    peer.request(3, proto.TOOL_CALL, {"name": "x", "arguments": {}})
     message = assert_error_then_dropped(peer, rpc.UNAUTHORIZED, "first message must be")
     assert message["id"] == 3
     assert_served_afterwards(host)
@@ -404,7 +405,7 @@ def _non_loopback_addresses():
 
 def test_requests_pipelined_behind_the_hello_are_kept(host):
     peer = host.peer()
-    hello = {"jsonrpc": "2.0", "id": 0, "method": "auth.hello", "params": {"token": TOKEN}}
+    hello = {"jsonrpc": "2.0", "id": 0, "method": proto.AUTH_HELLO, "params": {"token": TOKEN}}
     echo = {"jsonrpc": "2.0", "id": 1, "method": "echo", "params": {"pipelined": True}}
     peer.send_raw((json.dumps(hello) + "\n" + json.dumps(echo) + "\n").encode("utf-8"))
     assert peer.read()["id"] == 0
