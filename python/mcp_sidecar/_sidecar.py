@@ -12,7 +12,7 @@ from . import _jsonrpc as rpc
 from . import _protocol as proto
 from ._calls import CALL_MODES, Call, make_executor
 from ._errors import ConnectionLostError, SidecarError, SidecarStartError
-from ._ipc import IpcServer, default_transport
+from ._ipc import DEFAULT_HELLO_TIMEOUT, IpcServer, check_transport, default_transport
 from ._locate import get_binary_path
 from ._process import NotReady, SidecarProcess, describe_exit
 from ._tools import Tool, ToolRegistry
@@ -42,8 +42,9 @@ class McpSidecar(object):
     ``handler(**arguments)``. ``binary``: the sidecar's path, or an argv prefix such as
     ``["wine", "mcp-sidecar.exe"]``; default ``get_binary_path()``. ``env``: extra
     environment variables for the sidecar, on top of ``os.environ``. ``extra_args``: more
-    sidecar flags (e.g. ``["--log-level", "debug"]``). ``hello_timeout``: seconds an IPC peer
-    has to authenticate.
+    sidecar flags (e.g. ``["--log-level", "debug"]``). ``ipc``: the IPC transport, ``"pipe"``
+    (a named pipe, the Windows default), ``"unix"`` (the POSIX default) or ``"tcp"`` (loopback).
+    ``hello_timeout``: seconds an IPC peer has, from connecting, to authenticate.
     """
 
     def __init__(
@@ -60,12 +61,12 @@ class McpSidecar(object):
         log_file=None,
         extra_args=(),
         env=None,
-        hello_timeout=5.0,
+        hello_timeout=DEFAULT_HELLO_TIMEOUT,
     ):
         if call_mode not in CALL_MODES:
             raise ValueError("call_mode must be 'thread' or 'main', not {!r}".format(call_mode))
-        if ipc not in (None, "unix", "tcp"):
-            raise ValueError("ipc must be None, 'unix' or 'tcp', not {!r}".format(ipc))
+        if ipc is not None:
+            check_transport(ipc)
         if tool_timeout is None or tool_timeout <= 0:
             raise ValueError("tool_timeout must be a positive number of seconds")
         self.host = host
@@ -179,8 +180,9 @@ class McpSidecar(object):
         try:
             port = self._process.wait_ready(max(0.0, deadline - time.monotonic()), timeout)
         except NotReady as exc:
+            admissions = self._server.admissions()
             self._teardown(timeout=0.0)
-            raise SidecarStartError(self._process.failure_message(exc.args[0]))
+            raise SidecarStartError(self._process.failure_message(exc.args[0], admissions))
         self._bound_port = port
         log.info("mcp-sidecar %s ready at %s", self._process.pid, self.url)
         return port
