@@ -13,7 +13,7 @@ import threading
 import time
 
 from mcp_sidecar import McpSidecar
-from mcp_sidecar.client import McpClient
+from mcp_client import McpClient
 
 STARTS = 50
 CALLS = 1000

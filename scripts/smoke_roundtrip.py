@@ -28,11 +28,13 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
-    # Import from the install under test, never from a source checkout next to this script.
+    # The MCP client lives beside this script; the package comes from the install under test,
+    # never from a source checkout next to this script.
+    from mcp_client import McpClient
+
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path = [p for p in sys.path if os.path.abspath(p or ".") != here]
     import mcp_sidecar
-    from mcp_sidecar.client import McpClient
 
     report = {"package": os.path.dirname(mcp_sidecar.__file__), "version": mcp_sidecar.__version__}
     location = mcp_sidecar.locate_binary()

@@ -96,7 +96,12 @@ def error_response(id, error):
 def encode(message, max_line=MAX_LINE):
     """One message as one line of bytes; strict JSON (no NaN), never a raw newline inside."""
     data = json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    line = data.encode("utf-8")
+    try:
+        line = data.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from the peer: only a \u escape can carry it
+        line = json.dumps(
+            message, ensure_ascii=True, separators=(",", ":"), allow_nan=False
+        ).encode("ascii")
     if len(line) > max_line:
         raise MessageTooLarge(
             "message is {} bytes; the IPC line cap is {} bytes".format(len(line), max_line)

@@ -9,9 +9,10 @@ import time
 import weakref
 
 from . import _jsonrpc as rpc
+from . import _protocol as proto
 from ._calls import CALL_MODES, Call, make_executor
 from ._errors import ConnectionLostError, SidecarError, SidecarStartError
-from ._ipc import IpcServer, default_transport
+from ._ipc import DEFAULT_HELLO_TIMEOUT, IpcServer, check_transport, default_transport
 from ._locate import get_binary_path
 from ._process import NotReady, SidecarProcess, describe_exit
 from ._tools import Tool, ToolRegistry
@@ -19,8 +20,6 @@ from ._tools import Tool, ToolRegistry
 log = logging.getLogger("mcp_sidecar")
 
 TOKEN_ENV = "MCP_SIDECAR_TOKEN"
-
-_NEW, _RUNNING, _STOPPING, _STOPPED = "new", "running", "stopping", "stopped"
 
 # Safety net: sidecars still running when the interpreter exits are stopped.
 _live = weakref.WeakSet()
@@ -43,8 +42,9 @@ class McpSidecar(object):
     ``handler(**arguments)``. ``binary``: the sidecar's path, or an argv prefix such as
     ``["wine", "mcp-sidecar.exe"]``; default ``get_binary_path()``. ``env``: extra
     environment variables for the sidecar, on top of ``os.environ``. ``extra_args``: more
-    sidecar flags (e.g. ``["--log-level", "debug"]``). ``hello_timeout``: seconds an IPC peer
-    has to authenticate.
+    sidecar flags (e.g. ``["--log-level", "debug"]``). ``ipc``: the IPC transport, ``"pipe"``
+    (a named pipe, the Windows default), ``"unix"`` (the POSIX default) or ``"tcp"`` (loopback).
+    ``hello_timeout``: seconds an IPC peer has, from connecting, to authenticate.
     """
 
     def __init__(
@@ -61,12 +61,12 @@ class McpSidecar(object):
         log_file=None,
         extra_args=(),
         env=None,
-        hello_timeout=5.0,
+        hello_timeout=DEFAULT_HELLO_TIMEOUT,
     ):
         if call_mode not in CALL_MODES:
             raise ValueError("call_mode must be 'thread' or 'main', not {!r}".format(call_mode))
-        if ipc not in (None, "unix", "tcp"):
-            raise ValueError("ipc must be None, 'unix' or 'tcp', not {!r}".format(ipc))
+        if ipc is not None:
+            check_transport(ipc)
         if tool_timeout is None or tool_timeout <= 0:
             raise ValueError("tool_timeout must be a positive number of seconds")
         self.host = host
@@ -83,13 +83,12 @@ class McpSidecar(object):
         self.hello_timeout = hello_timeout
         self._registry = ToolRegistry()
         self._lock = threading.RLock()
-        self._state = _NEW
+        self._state = proto.NEW
         self._token = None
         self._server = None
         self._process = None
         self._executor = None
         self._bound_port = None
-        self._ready_info = {}
         self._lost_reason = None
         if isinstance(tools, dict):
             tools = tools.items()
@@ -134,7 +133,7 @@ class McpSidecar(object):
         connection = self._server.connection if self._server is not None else None
         if connection is not None and not connection.closed:
             try:
-                connection.notify("tools.changed")
+                connection.notify(proto.TOOLS_CHANGED)
             except SidecarError as exc:
                 log.debug("tools.changed not sent: %s", exc)
 
@@ -143,18 +142,17 @@ class McpSidecar(object):
     def start(self, timeout=10.0):
         """Starts the sidecar and returns its HTTP port once it printed ``READY <port>``."""
         with self._lock:
-            if self._state == _RUNNING:
+            if self._state == proto.RUNNING:
                 raise SidecarError("the sidecar is already running")
-            if self._state == _STOPPING:
+            if self._state == proto.STOPPING:
                 raise SidecarError("the sidecar is stopping")
-            self._state = _RUNNING
+            self._state = proto.RUNNING
             self._lost_reason = None
             self._bound_port = None
-            self._ready_info = {}
         try:
             return self._start(timeout)
         except BaseException:
-            if self._state != _STOPPED:
+            if self._state != proto.STOPPED:
                 self._teardown(timeout=0.0)
             raise
 
@@ -182,8 +180,9 @@ class McpSidecar(object):
         try:
             port = self._process.wait_ready(max(0.0, deadline - time.monotonic()), timeout)
         except NotReady as exc:
+            admissions = self._server.admissions()
             self._teardown(timeout=0.0)
-            raise SidecarStartError(self._process.failure_message(exc.args[0]))
+            raise SidecarStartError(self._process.failure_message(exc.args[0], admissions))
         self._bound_port = port
         log.info("mcp-sidecar %s ready at %s", self._process.pid, self.url)
         return port
@@ -221,14 +220,14 @@ class McpSidecar(object):
         Idempotent. Returns the sidecar's exit code (None if it was never started).
         """
         with self._lock:
-            if self._state in (_NEW, _STOPPING, _STOPPED):
+            if self._state in (proto.NEW, proto.STOPPING, proto.STOPPED):
                 return self._process.returncode if self._process is not None else None
-            self._state = _STOPPING
+            self._state = proto.STOPPING
         return self._teardown(timeout)
 
     def _teardown(self, timeout):
         with self._lock:
-            self._state = _STOPPING
+            self._state = proto.STOPPING
         deadline = time.monotonic() + max(0.0, timeout)
         process, server, executor = self._process, self._server, self._executor
         connection = server.connection if server is not None else None
@@ -240,7 +239,7 @@ class McpSidecar(object):
         ):
             try:
                 connection.request(
-                    "lifecycle.shutdown", {}, timeout=max(0.05, deadline - time.monotonic())
+                    proto.LIFECYCLE_SHUTDOWN, {}, timeout=max(0.05, deadline - time.monotonic())
                 )
             except (SidecarError, rpc.RpcError) as exc:
                 log.debug("lifecycle.shutdown: %s", exc)
@@ -255,11 +254,11 @@ class McpSidecar(object):
             process.close()
         _live.discard(self)
         with self._lock:
-            self._state = _STOPPED
+            self._state = proto.STOPPED
         return code
 
     def __enter__(self):
-        if self._state != _RUNNING:
+        if self._state != proto.RUNNING:
             self.start()
         return self
 
@@ -309,7 +308,7 @@ class McpSidecar(object):
 
     def is_alive(self):
         """True while the sidecar runs and its IPC connection is up."""
-        if self._state != _RUNNING or self._process is None or self._lost_reason is not None:
+        if self._state != proto.RUNNING or self._process is None or self._lost_reason is not None:
             return False
         return self._process.alive()
 
@@ -335,27 +334,25 @@ class McpSidecar(object):
     # --- IPC callbacks (read thread) ---------------------------------------------------------
 
     def _on_request(self, method, params, reply):
-        if method == "tool.list":
+        if method == proto.TOOL_LIST:
             reply.result(self._registry.list_result())
-        elif method == "tool.call":
+        elif method == proto.TOOL_CALL:
             tool, arguments = self._registry.prepare(params)  # RpcError → error reply
             self._executor.submit(Call(tool, arguments, reply))
-        elif method == "auth.hello":
+        elif method == proto.AUTH_HELLO:
             raise rpc.RpcError(rpc.INVALID_REQUEST, "already authenticated")
         else:
             raise rpc.RpcError(rpc.METHOD_NOT_FOUND, "method not found: {}".format(method))
 
     def _on_notification(self, method, params):
-        if method == "lifecycle.ready" and isinstance(params, dict):
-            self._ready_info = dict(params)
-        else:
-            log.debug("ignoring notification %s", method)
+        # lifecycle.ready carries nothing the host needs: READY on stdout gives the port.
+        log.debug("notification %s %s", method, params)
 
     def _on_connection_closed(self, reason):
         self._lost_reason = reason
         if self._executor is not None:
             self._executor.wake()
-        if self._state == _RUNNING:
+        if self._state == proto.RUNNING:
             code = self._process.returncode if self._process is not None else None
             log.warning(
                 "sidecar IPC connection closed: %s (sidecar %s)", reason, describe_exit(code)

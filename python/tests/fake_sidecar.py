@@ -14,6 +14,10 @@ import sys
 import threading
 import time
 
+# The package from this checkout (the protocol names), also when PYTHONPATH is unset.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from mcp_sidecar import _protocol as proto  # noqa: E402
+
 
 def parse_args(argv):
     args = {}
@@ -82,7 +86,7 @@ def main():
         {
             "jsonrpc": "2.0",
             "id": 0,
-            "method": "auth.hello",
+            "method": proto.AUTH_HELLO,
             "params": {"token": token, "pid": os.getpid(), "version": "0.0.0", "protocol": 1},
         }
     )
@@ -90,7 +94,7 @@ def main():
     if hello is None or "error" in hello:
         sys.stderr.write("fake sidecar: hello refused: {}\n".format(hello))
         sys.exit(2)
-    peer.send({"jsonrpc": "2.0", "id": 1, "method": "tool.list", "params": {}})
+    peer.send({"jsonrpc": "2.0", "id": 1, "method": proto.TOOL_LIST, "params": {}})
     tools = peer.read()
     peer.record({"event": "tool.list", "answer": tools})
     if mode == "silent":
@@ -99,7 +103,7 @@ def main():
     peer.send(
         {
             "jsonrpc": "2.0",
-            "method": "lifecycle.ready",
+            "method": proto.LIFECYCLE_READY,
             "params": {"port": 1, "url": "http://127.0.0.1:1/mcp"},
         }
     )
@@ -136,10 +140,10 @@ def main():
                 time.sleep(60)
             sys.exit(3)
         method = message.get("method")
-        if method == "lifecycle.shutdown" and mode != "stubborn":
+        if method == proto.LIFECYCLE_SHUTDOWN and mode != "stubborn":
             peer.send({"jsonrpc": "2.0", "id": message["id"], "result": {}})
             sys.exit(0)
-        elif method == "tools.changed":
+        elif method == proto.TOOLS_CHANGED:
             peer.record({"event": "tools.changed"})
         else:
             peer.record({"event": "answer", "answer": message})

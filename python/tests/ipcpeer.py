@@ -4,6 +4,8 @@ import json
 import socket
 import time
 
+from mcp_sidecar import _protocol as proto
+
 
 def connect(endpoint, timeout=5.0):
     kind, _, address = endpoint.partition(":")
@@ -36,7 +38,7 @@ class Peer(object):
                 {
                     "jsonrpc": "2.0",
                     "id": id,
-                    "method": "auth.hello",
+                    "method": proto.AUTH_HELLO,
                     "params": {"token": token, "pid": 1, "version": "0.0.0", "protocol": 1},
                 }
             )

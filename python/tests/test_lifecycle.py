@@ -15,6 +15,7 @@ import pytest
 
 from conftest import PYTHON_DIR
 from mcp_sidecar import McpSidecar
+from mcp_sidecar import _protocol as proto
 from mcp_sidecar._errors import ConnectionLostError
 from mcphttp import McpHttpClient
 
@@ -193,7 +194,7 @@ def test_sidecar_killed_makes_everything_fail_fast(make_sidecar):
     assert time.monotonic() - killed_at < 1.5
     # Host → sidecar requests fail at once with a clear error (pending ones: test_ipc_server).
     with pytest.raises(ConnectionLostError) as info:
-        connection.request("lifecycle.shutdown", {}, timeout=10)
+        connection.request(proto.LIFECYCLE_SHUTDOWN, {}, timeout=10)
     assert "IPC connection closed: peer closed the connection" in str(info.value)
     release.set()  # the handler finishes; its answer has nowhere to go and is dropped
     started = time.monotonic()
