@@ -40,6 +40,7 @@ fn run() -> ExitCode {
         }
     };
     init_logging(cli.log_level);
+    memory::configure_allocator();
     let token = match std::env::var(TOKEN_ENV) {
         Ok(token) if !token.is_empty() => Arc::<str>::from(token),
         _ => return fail(&SidecarError::MissingToken),

@@ -13,6 +13,14 @@ use serde_json::json;
 /// The sidecar's resident-memory goal (README), in KiB.
 const RSS_GOAL_KIB: u64 = 15 * 1000 * 1000 / 1024;
 
+/// What sessions may add to an idle sidecar: the goal minus the release build's idle RSS
+/// (4.4 MiB, `cargo xtask bench sidecar`). Tests run the debug build, whose idle RSS is higher
+/// but whose sessions cost about the same.
+const SESSION_BUDGET_KIB: u64 = RSS_GOAL_KIB - 4500;
+
+/// "Near idle": the runtime keeps some of its peak (task and timer slots).
+const NEAR_IDLE_KIB: u64 = 3 * 1024;
+
 #[cfg(target_os = "linux")]
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -78,7 +86,11 @@ fn two_thousand_abandoned_sessions_stay_under_the_rss_goal_and_expire() {
     }
     peak = peak.max(rss_kib(pid));
     eprintln!("RSS idle {idle} KiB, peak with 2,000 abandoned sessions {peak} KiB");
-    assert!(peak < RSS_GOAL_KIB, "peak {peak} KiB over the goal");
+    assert!(
+        peak - idle < SESSION_BUDGET_KIB,
+        "sessions took {} KiB, over the {SESSION_BUDGET_KIB} KiB budget",
+        peak - idle
+    );
     // The oldest idle session was evicted; the newest lives; new sessions keep working.
     assert_eq!(session_status(port, &first), 404);
     assert_eq!(session_status(port, &last), 200);
@@ -89,18 +101,22 @@ fn two_thousand_abandoned_sessions_stay_under_the_rss_goal_and_expire() {
     );
 
     // After the idle timeout every session is gone and memory is back near idle.
+    // (Not polled per session: a request would keep its session alive.)
+    thread::sleep(Duration::from_secs(5));
     let deadline = Instant::now() + Duration::from_secs(30);
     let settled = loop {
-        thread::sleep(Duration::from_millis(500));
         let now = rss_kib(pid);
-        if session_status(port, &last) == 404 && now <= idle + 2048 {
+        if now <= idle + NEAR_IDLE_KIB {
             break now;
         }
         assert!(
             Instant::now() < deadline,
             "RSS {now} KiB never came back near idle {idle} KiB"
         );
+        thread::sleep(Duration::from_millis(500));
     };
+    assert_eq!(session_status(port, &last), 404);
+    assert_eq!(session_status(port, &fresh.session_id), 404);
     eprintln!("RSS after the idle timeout {settled} KiB");
 }
 
@@ -190,14 +206,19 @@ fn slow_and_silent_connections_are_closed_within_the_header_timeout() {
     .unwrap();
     #[cfg(target_os = "linux")]
     {
-        let held = open_descriptors(sidecar.pid());
+        // The accept loop may trail the connects by a moment.
+        let until = Instant::now() + Duration::from_millis(1500);
+        let mut held = open_descriptors(sidecar.pid());
+        while held < fds_before + 190 && Instant::now() < until {
+            thread::sleep(Duration::from_millis(20));
+            held = held.max(open_descriptors(sidecar.pid()));
+        }
         eprintln!("sidecar descriptors: {fds_before} before, {held} with 201 slow connections");
         assert!(
-            held >= fds_before + 150,
+            held >= fds_before + 190,
             "the connections were not accepted"
         );
     }
-
     // A real client is served meanwhile.
     let session = McpSession::open(port);
     assert_eq!(

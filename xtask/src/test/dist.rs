@@ -5,7 +5,7 @@
 
 mod install;
 mod interrupt;
-mod wine;
+pub(super) mod wine;
 
 use std::fs;
 use std::io::{Cursor, Read};

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -47,6 +48,9 @@ struct Table {
 
 type SharedTable = Arc<Mutex<Table>>;
 
+/// During a flood, every this many evictions the freed heap goes back to the OS.
+const TRIM_EVERY_EVICTIONS: usize = 32;
+
 fn lock(table: &Mutex<Table>) -> MutexGuard<'_, Table> {
     // Every update is a single map operation, so a poisoned lock holds consistent data.
     table.lock().unwrap_or_else(|e| e.into_inner())
@@ -56,6 +60,8 @@ pub struct BoundedSessionManager {
     inner: LocalSessionManager,
     limits: SessionLimits,
     table: SharedTable,
+    /// Sessions closed since the sweeper last handed memory back.
+    closed: AtomicUsize,
 }
 
 impl BoundedSessionManager {
@@ -66,6 +72,7 @@ impl BoundedSessionManager {
             inner,
             limits,
             table: SharedTable::default(),
+            closed: AtomicUsize::new(0),
         });
         tokio::spawn(sweep_forever(Arc::downgrade(&manager)));
         manager
@@ -104,6 +111,11 @@ impl BoundedSessionManager {
             if let Err(error) = self.inner.close_session(&id).await {
                 tracing::debug!(%error, "closing an evicted session failed");
             }
+            // Under a flood of new sessions, hand memory back as we go, not only per sweep.
+            let closed = self.closed.fetch_add(1, Ordering::Relaxed) + 1;
+            if closed % TRIM_EVERY_EVICTIONS == 0 {
+                crate::memory::release_free_memory();
+            }
         }
         Ok(())
     }
@@ -132,8 +144,8 @@ impl BoundedSessionManager {
         }
     }
 
-    /// Closes every session idle for longer than the timeout; returns how many.
-    async fn sweep(&self) -> usize {
+    /// Closes every session idle for longer than the timeout.
+    async fn sweep(&self) {
         let expired: Vec<SessionId> = {
             let mut table = lock(&self.table);
             let timeout = self.limits.idle_timeout;
@@ -148,12 +160,12 @@ impl BoundedSessionManager {
             }
             expired
         };
+        self.closed.fetch_add(expired.len(), Ordering::Relaxed);
         for id in &expired {
             if let Err(error) = self.inner.close_session(id).await {
                 tracing::debug!(%error, "closing an expired session failed");
             }
         }
-        expired.len()
     }
 }
 
@@ -176,9 +188,11 @@ async fn sweep_forever(manager: Weak<BoundedSessionManager>) {
         let Some(manager) = manager.upgrade() else {
             return;
         };
-        let closed = manager.sweep().await;
+        manager.sweep().await;
+        // Expired, evicted or deleted since the last tick.
+        let closed = manager.closed.swap(0, Ordering::Relaxed);
         if closed > 0 {
-            tracing::info!(closed, "closed idle MCP sessions");
+            tracing::debug!(closed, "MCP sessions closed; releasing free memory");
             // Let the session tasks drop their state before handing memory back.
             tokio::time::sleep(Duration::from_millis(20)).await;
             crate::memory::release_free_memory();
@@ -252,7 +266,9 @@ impl SessionManager for BoundedSessionManager {
     }
 
     async fn close_session(&self, id: &SessionId) -> Result<(), Self::Error> {
-        lock(&self.table).sessions.remove(id);
+        if lock(&self.table).sessions.remove(id).is_some() {
+            self.closed.fetch_add(1, Ordering::Relaxed);
+        }
         Ok(self.inner.close_session(id).await?)
     }
 
