@@ -22,6 +22,7 @@ import time
 
 from . import _jsonrpc as rpc
 from . import _protocol as proto
+from . import _winpipe
 from ._errors import ConnectionLostError, SidecarError
 from ._version import __version__
 
@@ -377,8 +378,6 @@ class IpcServer(object):
     def start(self):
         try:
             if self.transport == "pipe":
-                from . import _winpipe
-
                 self._listener = _winpipe.PipeListener(_winpipe.new_pipe_name())
                 self.endpoint = "pipe:" + self._listener.name
                 loop = self._pipe_loop
