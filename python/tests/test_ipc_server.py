@@ -488,3 +488,23 @@ def test_a_failing_hello_check_is_logged_and_closes_only_that_peer(host, monkeyp
     assert peer.is_closed_by_peer(timeout=2.0)
     assert any("IPC hello handling failed" in r.getMessage() for r in caplog.records)
     assert_served_afterwards(host)  # the accept loop lives on
+
+
+def test_a_failing_hello_read_is_logged_and_closes_only_that_peer(host, monkeypatch, caplog):
+    from mcp_sidecar import _ipc
+
+    real = _ipc._first_line
+    calls = []
+
+    def broken_once(reader):
+        calls.append(reader)
+        if len(calls) == 1:
+            raise RuntimeError("injected")
+        return real(reader)
+
+    monkeypatch.setattr(_ipc, "_first_line", broken_once)
+    peer = host.peer()
+    peer.hello(TOKEN)
+    assert peer.is_closed_by_peer(timeout=2.0)
+    assert any("failed" in r.getMessage() and r.exc_info for r in caplog.records)
+    assert_served_afterwards(host)  # the loop lives on
