@@ -22,6 +22,7 @@ import time
 
 from . import _jsonrpc as rpc
 from . import _protocol as proto
+from . import _winpipe
 from ._errors import ConnectionLostError, SidecarError
 from ._version import __version__
 
@@ -83,10 +84,6 @@ class Reply(object):
         self.id = id
         self._lock = threading.Lock()
         self._done = False
-
-    @property
-    def done(self):
-        return self._done
 
     @property
     def connection_open(self):
@@ -377,8 +374,6 @@ class IpcServer(object):
     def start(self):
         try:
             if self.transport == "pipe":
-                from . import _winpipe
-
                 self._listener = _winpipe.PipeListener(_winpipe.new_pipe_name())
                 self.endpoint = "pipe:" + self._listener.name
                 loop = self._pipe_loop
@@ -534,15 +529,28 @@ class IpcServer(object):
                     if key.fileobj is self._listener:
                         accept = True
                     elif key.fileobj in candidates:
-                        self._read_hello(candidates, selector, key.fileobj)
+                        self._guarded(self._read_hello, candidates, selector, key.fileobj)
                 self._expire(candidates, selector)
                 if self._claimed:
                     self._drop_all(candidates, selector, "a sidecar is already connected to this host")
                 if accept:
-                    self._accept_some(candidates, selector)
+                    self._guarded(self._accept_some, candidates, selector)
         finally:
             self._drop_all(candidates, selector, None)
             selector.close()
+
+    def _guarded(self, step, candidates, selector, sock=None):
+        """Runs one step of the loop; a bug in it costs at most that peer, never the loop."""
+        try:
+            step(candidates, selector, *(() if sock is None else (sock,)))
+        except Exception:
+            log.exception("IPC accept loop step failed")
+            if sock is not None and candidates.pop(sock, None) is not None:
+                try:
+                    selector.unregister(sock)
+                except (KeyError, ValueError):
+                    pass
+                _refuse(sock, None, None)
 
     def _accept_some(self, candidates, selector):
         for _ in range(_ACCEPTS_PER_TURN):
@@ -669,6 +677,9 @@ class IpcServer(object):
                 return self._drop(stream, None, _too_long_message(exc), rpc.INVALID_REQUEST)
             except OSError as exc:
                 return self._drop(stream, None, "read failed: {}".format(exc), quiet=True)
+            except Exception as exc:
+                log.exception("IPC hello read failed")
+                return self._drop(stream, None, "internal error: {}".format(type(exc).__name__))
             if line is None:
                 return self._drop(stream, None, "closed before auth.hello", quiet=True)
             connection = self._judge_guarded(stream, reader, line)
