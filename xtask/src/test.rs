@@ -1,9 +1,12 @@
 //! `cargo xtask test`: the whole suite, one named suite after another, stopping at the first failure.
 
 pub mod check;
+mod conformance;
 mod dist;
 mod freeze;
+mod host;
 mod lint;
+mod node;
 mod python;
 mod release;
 mod rust;
@@ -22,6 +25,8 @@ const SUITES: &[(&str, SuiteFn)] = &[
     ("lint", lint::run),
     ("rust", rust::run),
     ("python", python::run),
+    // The official MCP conformance suite, every server scenario (Node 22 + npm package, cached).
+    ("conformance", conformance::run),
     // The real main job (all four targets), then installs, pip tag selection, wine, reproducibility.
     ("dist", dist::run),
     // After `dist` (which writes dist/): our check and twine/check-wheel-contents/auditwheel agree on it.
