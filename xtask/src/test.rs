@@ -1,5 +1,6 @@
 //! `cargo xtask test`: the whole suite, one named suite after another, stopping at the first failure.
 
+mod blender;
 pub mod check;
 mod conformance;
 mod dist;
@@ -27,6 +28,8 @@ const SUITES: &[(&str, SuiteFn)] = &[
     ("python", python::run),
     // The official MCP conformance suite, every server scenario (Node 22 + npm package, cached).
     ("conformance", conformance::run),
+    // Blender (PyPI bpy, 400 MB, downloaded once into target/wheels/) as a main-thread MCP host.
+    ("blender", blender::run),
     // The real main job (all four targets), then installs, pip tag selection, wine, reproducibility.
     ("dist", dist::run),
     // After `dist` (which writes dist/): our check and twine/check-wheel-contents/auditwheel agree on it.

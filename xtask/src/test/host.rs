@@ -1,9 +1,9 @@
 //! A Python host script serving MCP through the sidecar, as a child process: it prints one JSON
 //! line (`{"url": ...}`) once the sidecar is ready and serves until its stdin closes.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -34,6 +34,7 @@ pub fn python_command(python: &Path, binary: &Path, script: &str, args: &[&str])
 pub struct Host {
     child: Child,
     stdin: Option<ChildStdin>,
+    stdout: Option<BufReader<ChildStdout>>,
     pub url: String,
 }
 
@@ -51,8 +52,9 @@ impl Host {
             .with_context(|| format!("spawning {command:?}"))?;
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().context("host stdout")?;
+        let mut stdout = BufReader::new(stdout);
         let mut line = String::new();
-        BufReader::new(stdout)
+        stdout
             .read_line(&mut line)
             .context("reading the host's ready line")?;
         let ready: Ready = match serde_json::from_str(line.trim()) {
@@ -66,20 +68,32 @@ impl Host {
         Ok(Host {
             child,
             stdin,
+            stdout: Some(stdout),
             url: ready.url,
         })
     }
 
-    /// Closes the host's stdin and waits for it to stop its sidecar and exit successfully.
-    pub fn stop(mut self) -> Result<()> {
+    /// Closes the host's stdin, waits for it to stop its sidecar and exit successfully, and
+    /// returns what it printed after its ready line.
+    pub fn stop(mut self) -> Result<String> {
         drop(self.stdin.take());
+        let reader = self.stdout.take().map(|mut stdout| {
+            std::thread::spawn(move || {
+                let mut rest = String::new();
+                stdout.read_to_string(&mut rest).map(|_| rest)
+            })
+        });
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(status) = self.child.try_wait()? {
                 if !status.success() {
                     bail!("the host exited with {status}");
                 }
-                return Ok(());
+                return match reader.map(|r| r.join()) {
+                    Some(Ok(read)) => read.context("reading the host's output"),
+                    Some(Err(_)) => bail!("the thread reading the host's output panicked"),
+                    None => Ok(String::new()),
+                };
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();
