@@ -340,8 +340,10 @@ class IpcServer(object):
         on_close=None,
         transport=None,
         hello_timeout=DEFAULT_HELLO_TIMEOUT,
+        capabilities=None,
     ):
         transport = transport or default_transport()
+        self._capabilities = capabilities  # what the host serves besides tools (auth.hello)
         check_transport(transport)
         self.transport = transport
         self._token = _token_bytes(token)
@@ -732,9 +734,10 @@ class IpcServer(object):
         connection.peer.pop("token", None)
         self._stop_listening()
         # Answer before publishing the connection: nothing (tools.changed) may overtake the hello.
-        connection.send(
-            rpc.response(id, {"protocol": rpc.PROTOCOL_VERSION, "host": HOST_NAME}), quiet=True
-        )
+        welcome = {"protocol": rpc.PROTOCOL_VERSION, "host": HOST_NAME}
+        if self._capabilities is not None:
+            welcome["capabilities"] = self._capabilities
+        connection.send(rpc.response(id, welcome), quiet=True)
         with self._connected:
             self._connection = connection
             closing = self._closing

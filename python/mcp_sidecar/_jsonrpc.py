@@ -23,6 +23,9 @@ INVALID_ARGUMENTS = -32002
 TIMEOUT = -32003
 UNAUTHORIZED = -32004
 HANDLER_ERROR = -32005
+RESOURCE_NOT_FOUND = -32006
+PROMPT_NOT_FOUND = -32007
+CAPABILITY_MISSING = -32008
 
 # The protocol's own error codes carry data {"kind": name}.
 KIND_BY_CODE = {
@@ -31,6 +34,9 @@ KIND_BY_CODE = {
     TIMEOUT: "timeout",
     UNAUTHORIZED: "unauthorized",
     HANDLER_ERROR: "handler_error",
+    RESOURCE_NOT_FOUND: "resource_not_found",
+    PROMPT_NOT_FOUND: "prompt_not_found",
+    CAPABILITY_MISSING: "capability_missing",
 }
 
 
