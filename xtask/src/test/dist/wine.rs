@@ -75,7 +75,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
 const WIN_TARGET: &str = "x86_64-pc-windows-gnu";
 
 /// Start/stop cycles per transport under wine, where every process start costs ~0.3 s.
-const WINE_CYCLES: &str = "10";
+const WINE_CYCLES: &str = "20";
 
 /// `cargo test` of the sidecar crate for Windows with wine as the runner: its unit tests, and
 /// the reliability suite over the named pipe and TCP.
@@ -155,9 +155,9 @@ fn build_stub_dll(sh: &Shell, dir: &Path) -> Result<()> {
     fs::write(&src, STUB_C)?;
     fs::write(&def, STUB_DEF)?;
     cmd!(sh, "{gcc} -shared -O2 -s -o {dll} {src} {def} -ladvapi32")
-    .quiet()
-    .run()
-    .context("building the stub bcryptprimitives.dll")?;
+        .quiet()
+        .run()
+        .context("building the stub bcryptprimitives.dll")?;
     Ok(())
 }
 
