@@ -286,3 +286,27 @@ fn connections_over_the_cap_are_closed_at_once() {
     assert!(session.request(1, "tools/list", json!({}))["result"]["tools"].is_array());
     drop(held);
 }
+
+#[test]
+fn a_body_that_never_completes_gets_408() {
+    let (_host, _sidecar, port) = start_http(&["--header-timeout", "1s"]);
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: application/json, text/event-stream\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"jsonrpc\""
+    )
+    .unwrap();
+    let sent = Instant::now();
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 408", "{}", String::from_utf8_lossy(&head));
+    assert!(
+        sent.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        sent.elapsed()
+    );
+}
