@@ -1,7 +1,7 @@
 //! `cargo xtask test`: the whole suite, one named suite after another, stopping at the first failure.
 
 pub mod check;
-mod dist;
+pub(crate) mod dist;
 mod freeze;
 mod lint;
 mod python;

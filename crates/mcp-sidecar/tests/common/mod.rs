@@ -774,7 +774,7 @@ mod pipe {
     impl Read for ChannelReader {
         fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
             loop {
-                let n = self.current.read(buf)?;
+                let n = Read::read(&mut self.current, buf)?;
                 if n > 0 || buf.is_empty() {
                     return Ok(n);
                 }
