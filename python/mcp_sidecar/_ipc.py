@@ -38,6 +38,8 @@ MAX_PENDING_HELLOS = 128
 _ACCEPTS_PER_TURN = 32
 # Refusals remembered for the start error (the newest; a flood must not grow this).
 _REFUSALS_KEPT = 3
+# Refusals logged as warnings per server; the rest at debug level, so a flood cannot fill logs.
+_REFUSALS_WARNED = 5
 # AF_UNIX paths are capped at 104 (macOS) / 108 (Linux) bytes, terminator included.
 _MAX_UNIX_PATH = 100
 
@@ -745,10 +747,16 @@ class IpcServer(object):
         return connection
 
     def _drop(self, stream, id, text, code=rpc.UNAUTHORIZED, quiet=False):
-        log.warning("dropping IPC connection: %s", text)
         with self._lock:
             self._refused += 1
             self._refusals.append(text)
+            refused = self._refused
+        if refused <= _REFUSALS_WARNED:
+            log.warning("dropping IPC connection: %s", text)
+            if refused == _REFUSALS_WARNED:
+                log.warning("further dropped IPC connections are logged at debug level")
+        else:
+            log.debug("dropping IPC connection: %s", text)
         _refuse(stream, id, None if quiet else text, code)
         return None
 
