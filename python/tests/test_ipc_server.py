@@ -259,6 +259,20 @@ def test_oversized_line_after_hello_is_refused_without_buffering(host):
     assert "cap" in host.close_reasons[0]
 
 
+def test_the_reader_never_buffers_past_its_cap():
+    class Endless(object):
+        asked = []
+
+        def recv(self, size):
+            self.asked.append(size)
+            return b"x" * size
+
+    reader = rpc.LineReader(Endless(), max_line=1000)
+    with pytest.raises(rpc.LineTooLong):
+        reader.readline()
+    assert sum(Endless.asked) <= 1002, Endless.asked
+
+
 def test_line_of_exactly_the_cap_is_accepted():
     class FakeSocket(object):
         def __init__(self, data):

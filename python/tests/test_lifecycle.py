@@ -199,7 +199,9 @@ def test_sidecar_killed_makes_everything_fail_fast(make_sidecar):
     caller.join(2.0)
     assert isinstance(outcome.get("error"), (OSError, http.client.HTTPException)), outcome
     assert time.monotonic() - killed_at < 1.5
-    # Host → sidecar requests fail at once with a clear error (pending ones: test_ipc_server).
+    # The read thread sees the EOF at once (the process exit can be noticed a moment earlier);
+    # then host → sidecar requests fail at once with a clear error (pending: test_ipc_server).
+    assert wait_until(lambda: connection.closed, 1.0)
     with pytest.raises(ConnectionLostError) as info:
         connection.request(proto.LIFECYCLE_SHUTDOWN, {}, timeout=10)
     assert "IPC connection closed: peer closed the connection" in str(info.value)
