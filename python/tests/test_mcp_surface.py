@@ -21,7 +21,7 @@ class Pump(object):
     def __init__(self, sidecar):
         self.sidecar = sidecar
         self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread = threading.Thread(target=self.run, name="host-main-loop", daemon=True)
 
     def run(self):
         while not self.stop.is_set():
@@ -158,7 +158,9 @@ def test_log_progress_and_cancellation(surface):
     logs = s.wait_for("notifications/message")
     assert logs == [{"level": "warning", "logger": "tests", "data": "careful"}]
     if mode == "main":
-        assert ran_on == ["MainThread"] or ran_on[0].startswith("Thread")  # the pump thread
+        assert ran_on == ["host-main-loop"]  # inside process_pending(), on the host's loop
+    else:
+        assert ran_on == ["mcp-sidecar-call-tool logs"]
     result = s.call_tool("steps", {"n": 3}, progress_token="tok-1")
     assert result["result"]["content"][0]["text"] == "done"
     progress = s.notifications("notifications/progress")
