@@ -40,18 +40,19 @@ impl ToolCall<'_> {
             }),
         );
         tokio::pin!(request);
-        let deadline = tokio::time::sleep(self.timeout);
+        let until = tokio::time::Instant::now() + self.timeout;
+        let deadline = tokio::time::sleep_until(until);
         tokio::pin!(deadline);
         loop {
             tokio::select! {
                 biased;
                 Some(event) = call.events.recv() => {
-                    self.handle(event, progress_token.as_ref()).await;
+                    self.handle(event, progress_token.as_ref(), until).await;
                 }
                 answer = &mut request => {
                     // Messages the host sent before its answer go out before the result.
                     while let Ok(event) = call.events.try_recv() {
-                        self.handle(event, progress_token.as_ref()).await;
+                        self.handle(event, progress_token.as_ref(), until).await;
                     }
                     return answer_to_result(name, answer);
                 }
@@ -79,7 +80,12 @@ impl ToolCall<'_> {
         });
     }
 
-    async fn handle(&self, event: CallEvent, progress_token: Option<&ProgressToken>) {
+    async fn handle(
+        &self,
+        event: CallEvent,
+        progress_token: Option<&ProgressToken>,
+        until: tokio::time::Instant,
+    ) {
         let peer = &self.context.peer;
         match event {
             CallEvent::Log(params) => {
@@ -118,7 +124,15 @@ impl ToolCall<'_> {
                 }
             }
             CallEvent::Request { id, method, params } => {
-                let answer = self.relay(&method, params).await;
+                // A client that never answers costs at most the call's own deadline.
+                let answer = tokio::time::timeout_at(until, self.relay(&method, params))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(RpcError::of_kind(
+                            ErrorKind::Timeout,
+                            format!("the MCP client did not answer {method} in time"),
+                        ))
+                    });
                 let sent = match answer {
                     Ok(result) => self.ipc.respond(id, result).await,
                     Err(error) => self.ipc.respond_error(id, &error).await,
