@@ -38,6 +38,8 @@ MAX_PENDING_HELLOS = 128
 _ACCEPTS_PER_TURN = 32
 # Refusals remembered for the start error (the newest; a flood must not grow this).
 _REFUSALS_KEPT = 3
+# Refusals logged as warnings per server; the rest at debug level, so a flood cannot fill logs.
+_REFUSALS_WARNED = 5
 # AF_UNIX paths are capped at 104 (macOS) / 108 (Linux) bytes, terminator included.
 _MAX_UNIX_PATH = 100
 
@@ -340,8 +342,10 @@ class IpcServer(object):
         on_close=None,
         transport=None,
         hello_timeout=DEFAULT_HELLO_TIMEOUT,
+        capabilities=None,
     ):
         transport = transport or default_transport()
+        self._capabilities = capabilities  # what the host serves besides tools (auth.hello)
         check_transport(transport)
         self.transport = transport
         self._token = _token_bytes(token)
@@ -360,6 +364,7 @@ class IpcServer(object):
         self._claimed = False  # one sidecar per server, claimed at its successful hello
         self._threads = set()
         self._pipe_candidates = collections.OrderedDict()  # stream -> None, oldest first
+        self._pipe_dismissed = {}  # stream -> why it was shut down while still pending
         self._closing = False
         self._accepted = 0
         self._refused = 0
@@ -456,12 +461,10 @@ class IpcServer(object):
             self._closing = True
             self._connected.notify_all()
             connection = self._connection
-            pending = list(self._pipe_candidates)
+            self._dismiss_pending_pipes("the host is shutting down")
         self._wake()
         if connection is not None:
             connection.close("host closed the IPC server")
-        for stream in pending:
-            _shutdown(stream)
         deadline = time.monotonic() + timeout
         current = threading.current_thread()
         for thread in list(self._threads):
@@ -498,9 +501,9 @@ class IpcServer(object):
     def _spawn(self, target, name, *args):
         thread = threading.Thread(target=self._run_tracked, args=(target,) + args, name=name)
         thread.daemon = True
-        with self._lock:
+        with self._lock:  # started under the lock: close() never sees an unstarted thread
             self._threads.add(thread)
-        thread.start()
+            thread.start()
         return thread
 
     def _run_tracked(self, target, *args):
@@ -624,13 +627,7 @@ class IpcServer(object):
     def _evict(self, candidates, selector):
         sock, _ = candidates.popitem(last=False)
         selector.unregister(sock)
-        self._drop(
-            sock,
-            None,
-            "evicted before its auth.hello: {} newer connections are waiting".format(
-                MAX_PENDING_HELLOS
-            ),
-        )
+        self._drop(sock, None, _EVICTED)
 
     def _drop_all(self, candidates, selector, text):
         while candidates:
@@ -657,7 +654,7 @@ class IpcServer(object):
                 if refusal is None:
                     while len(self._pipe_candidates) >= MAX_PENDING_HELLOS:
                         oldest, _ = self._pipe_candidates.popitem(last=False)
-                        _shutdown(oldest)  # its thread wakes up and drops it
+                        self._dismiss_pipe(oldest, _EVICTED)
                     self._pipe_candidates[stream] = None
             if refusal is not None:
                 self._drop(stream, None, refusal)
@@ -676,18 +673,37 @@ class IpcServer(object):
             except rpc.LineTooLong as exc:
                 return self._drop(stream, None, _too_long_message(exc), rpc.INVALID_REQUEST)
             except OSError as exc:
-                return self._drop(stream, None, "read failed: {}".format(exc), quiet=True)
+                line, failure = None, "read failed: {}".format(exc)
             except Exception as exc:
                 log.exception("IPC hello read failed")
                 return self._drop(stream, None, "internal error: {}".format(type(exc).__name__))
+            else:
+                failure = "closed before auth.hello"
             if line is None:
-                return self._drop(stream, None, "closed before auth.hello", quiet=True)
+                with self._lock:
+                    dismissed = self._pipe_dismissed.pop(stream, None)
+                if dismissed is not None:  # we shut it down: say why
+                    return self._drop(stream, None, dismissed)
+                return self._drop(stream, None, failure, quiet=True)
             connection = self._judge_guarded(stream, reader, line)
         finally:
             with self._lock:
                 self._pipe_candidates.pop(stream, None)
+                self._pipe_dismissed.pop(stream, None)
         if connection is not None:
             connection.run()
+
+    def _dismiss_pipe(self, stream, reason):
+        """(Lock held.) Wakes a pending pipe peer's thread, which drops it saying ``reason``."""
+        self._pipe_dismissed[stream] = reason
+        _shutdown(stream)
+
+    def _dismiss_pending_pipes(self, reason, keep=None):
+        """(Lock held.)"""
+        while self._pipe_candidates:
+            stream, _ = self._pipe_candidates.popitem(last=False)
+            if stream is not keep:
+                self._dismiss_pipe(stream, reason)
 
     # --- the hello itself (every transport) --------------------------------------------------
 
@@ -721,6 +737,7 @@ class IpcServer(object):
             refusal = _late_refusal(self._claimed, self._closing)
             if refusal is None:
                 self._claimed = True
+                self._dismiss_pending_pipes(_late_refusal(True, False), keep=stream)
         if refusal is not None:
             return self._drop(stream, id, refusal)
         stream.settimeout(None)
@@ -732,9 +749,10 @@ class IpcServer(object):
         connection.peer.pop("token", None)
         self._stop_listening()
         # Answer before publishing the connection: nothing (tools.changed) may overtake the hello.
-        connection.send(
-            rpc.response(id, {"protocol": rpc.PROTOCOL_VERSION, "host": HOST_NAME}), quiet=True
-        )
+        welcome = {"protocol": rpc.PROTOCOL_VERSION, "host": HOST_NAME}
+        if self._capabilities is not None:
+            welcome["capabilities"] = self._capabilities
+        connection.send(rpc.response(id, welcome), quiet=True)
         with self._connected:
             self._connection = connection
             closing = self._closing
@@ -745,12 +763,21 @@ class IpcServer(object):
         return connection
 
     def _drop(self, stream, id, text, code=rpc.UNAUTHORIZED, quiet=False):
-        log.warning("dropping IPC connection: %s", text)
         with self._lock:
             self._refused += 1
             self._refusals.append(text)
+            refused = self._refused
+        if refused <= _REFUSALS_WARNED:
+            log.warning("dropping IPC connection: %s", text)
+            if refused == _REFUSALS_WARNED:
+                log.warning("further dropped IPC connections are logged at debug level")
+        else:
+            log.debug("dropping IPC connection: %s", text)
         _refuse(stream, id, None if quiet else text, code)
         return None
+
+
+_EVICTED = "evicted before its auth.hello: newer connections are waiting"
 
 
 def _token_bytes(token):

@@ -162,7 +162,8 @@ if os.name == "nt":
         """Waits for an overlapped operation; raises socket.timeout / OSError when cut short."""
         if err == _winapi.ERROR_IO_PENDING:
             ms = _winapi.INFINITE if timeout is None else max(0, int(timeout * 1000))
-            handles = [ov.event] if stop is None else [ov.event, stop.handle]
+            stop_handle = None if stop is None else stop.handle  # None once the stream closed
+            handles = [ov.event] if stop_handle is None else [ov.event, stop_handle]
             result = _winapi.WaitForMultipleObjects(handles, False, ms)
             if result != _winapi.WAIT_OBJECT_0:
                 ov.cancel()

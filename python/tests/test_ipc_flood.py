@@ -196,7 +196,7 @@ def test_cause_authenticated_but_never_ready(fake):
     assert "authenticated over IPC" in message
 
 
-def test_the_admissions_line_stays_short_under_a_flood():
+def test_the_admissions_line_and_the_log_stay_short_under_a_flood(caplog):
     server = _ipc.IpcServer("t", on_request=lambda *a: None, transport="tcp", hello_timeout=0.2)
     server.start()
     try:
@@ -208,5 +208,7 @@ def test_the_admissions_line_stays_short_under_a_flood():
         line = server.admissions()
         assert line.startswith("20 connection(s) to the IPC endpoint, none authenticated")
         assert "20 refused" in line and line.count("parse error") == _ipc._REFUSALS_KEPT
+        warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+        assert len(warnings) == _ipc._REFUSALS_WARNED + 1, [r.getMessage() for r in warnings]
     finally:
         server.close()

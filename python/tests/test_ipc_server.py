@@ -1,4 +1,8 @@
-"""The host's IPC server against fake sidecars (sockets driven by the test)."""
+"""The host's IPC server against fake sidecars (sockets driven by the test).
+
+Every transport: on Windows the named pipe and TCP; elsewhere the Unix socket, TCP, and the
+host's pipe server code over an emulated listener (tests/pipe_emulation.py).
+"""
 
 import json
 import os
@@ -11,16 +15,23 @@ import time
 import pytest
 
 import ipcpeer
+import pipe_emulation
 from mcp_sidecar import _jsonrpc as rpc
 from mcp_sidecar import _protocol as proto
 from mcp_sidecar._errors import ConnectionLostError
 from mcp_sidecar._ipc import IpcServer
 
 TOKEN = "s3cret-token"
-TRANSPORTS = ["pipe", "tcp"] if os.name == "nt" else ["unix", "tcp"]
+TRANSPORTS = ["pipe", "tcp"] if os.name == "nt" else ["unix", "tcp", "pipe"]
 SOCKET_TRANSPORTS = [t for t in TRANSPORTS if t != "pipe"]
 # Where the endpoint disappears once a sidecar is in (TCP keeps listening to refuse others).
 PRIVATE = ("unix", "pipe")
+
+
+@pytest.fixture(autouse=True)
+def pipes_everywhere(monkeypatch):
+    if os.name != "nt":
+        pipe_emulation.install(monkeypatch)
 
 
 class Host(object):
@@ -259,6 +270,20 @@ def test_oversized_line_after_hello_is_refused_without_buffering(host):
     assert "cap" in host.close_reasons[0]
 
 
+def test_the_reader_never_buffers_past_its_cap():
+    class Endless(object):
+        asked = []
+
+        def recv(self, size):
+            self.asked.append(size)
+            return b"x" * size
+
+    reader = rpc.LineReader(Endless(), max_line=1000)
+    with pytest.raises(rpc.LineTooLong):
+        reader.readline()
+    assert sum(Endless.asked) <= 1002, Endless.asked
+
+
 def test_line_of_exactly_the_cap_is_accepted():
     class FakeSocket(object):
         def __init__(self, data):
@@ -363,9 +388,14 @@ def test_close_drops_everything_and_joins(host):
     before = threading.active_count()
     pending = host.peer()  # still in its hello
     good = host.good_peer()
-    time.sleep(0.05)
-    # The authenticated peer has a read thread; a pending one costs none on sockets.
-    assert threading.active_count() == before + (2 if host.server.transport == "pipe" else 1)
+    # The authenticated peer has a read thread; the pending one was dropped when it came in
+    # (it costs no thread on sockets anyway); a pipe stops listening then, so its accept
+    # thread is gone as well.
+    expected = before + (0 if host.server.transport == "pipe" else 1)
+    deadline = time.monotonic() + 2
+    while threading.active_count() != expected and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threading.active_count() == expected, [t.name for t in threading.enumerate()]
     host.server.close()
     assert good.is_closed_by_peer() and pending.is_closed_by_peer()
     assert threading.active_count() <= before - 1  # the accept thread is gone as well

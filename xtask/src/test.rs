@@ -3,7 +3,7 @@
 mod blender;
 pub mod check;
 mod conformance;
-mod dist;
+pub(crate) mod dist;
 mod freeze;
 mod host;
 mod lint;

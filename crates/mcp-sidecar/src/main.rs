@@ -8,6 +8,8 @@ mod ipc;
 mod mcp_handler;
 mod memory;
 mod parent_watch;
+mod session_registry;
+mod tool_call;
 mod tools;
 
 use std::sync::Arc;

@@ -11,14 +11,17 @@ use common::*;
 use serde_json::json;
 
 /// The sidecar's resident-memory goal (README), in KiB.
+#[cfg(target_os = "linux")]
 const RSS_GOAL_KIB: u64 = 15 * 1000 * 1000 / 1024;
 
 /// What sessions may add to an idle sidecar: the goal minus the release build's idle RSS
 /// (4.4 MiB, `cargo xtask bench sidecar`). Tests run the debug build, whose idle RSS is higher
 /// but whose sessions cost about the same.
+#[cfg(target_os = "linux")]
 const SESSION_BUDGET_KIB: u64 = RSS_GOAL_KIB - 4500;
 
 /// "Near idle": the runtime keeps some of its peak (task and timer slots).
+#[cfg(target_os = "linux")]
 const NEAR_IDLE_KIB: u64 = 3 * 1024;
 
 #[cfg(target_os = "linux")]
@@ -40,6 +43,7 @@ fn open_descriptors(pid: u32) -> usize {
 }
 
 /// `initialize` only, never DELETE: an abandoned session. Returns the session id.
+#[cfg(target_os = "linux")]
 fn abandoned_session(port: u16) -> String {
     let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
         "protocolVersion": PROTOCOL, "capabilities": {},
@@ -49,6 +53,7 @@ fn abandoned_session(port: u16) -> String {
     response.header("mcp-session-id").unwrap().to_owned()
 }
 
+#[cfg(target_os = "linux")]
 fn session_status(port: u16, id: &str) -> u16 {
     let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
     http(
@@ -280,4 +285,28 @@ fn connections_over_the_cap_are_closed_at_once() {
     let session = McpSession::open(port);
     assert!(session.request(1, "tools/list", json!({}))["result"]["tools"].is_array());
     drop(held);
+}
+
+#[test]
+fn a_body_that_never_completes_gets_408() {
+    let (_host, _sidecar, port) = start_http(&["--header-timeout", "1s"]);
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: application/json, text/event-stream\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"jsonrpc\""
+    )
+    .unwrap();
+    let sent = Instant::now();
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 408", "{}", String::from_utf8_lossy(&head));
+    assert!(
+        sent.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        sent.elapsed()
+    );
 }

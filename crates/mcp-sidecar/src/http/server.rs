@@ -90,11 +90,26 @@ pub fn router(
     });
     Router::new()
         .route_service(MCP_PATH, service)
+        .layer(axum::middleware::from_fn(delete_answers_ok))
         .layer(axum::middleware::from_fn_with_state(check, body::check))
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(guard_config),
             guard::guard,
         ))
+}
+
+/// A session `DELETE` that rmcp accepted (202) is answered 200: the official SDK clients take
+/// 200 or 204 as a terminated session and log anything else as a failure.
+async fn delete_answers_ok(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let is_delete = request.method() == hyper::Method::DELETE;
+    let mut response = next.run(request).await;
+    if is_delete && response.status() == hyper::StatusCode::ACCEPTED {
+        *response.status_mut() = hyper::StatusCode::OK;
+    }
+    response
 }
 
 /// Serves until the process exits.

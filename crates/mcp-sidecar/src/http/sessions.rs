@@ -113,7 +113,7 @@ impl BoundedSessionManager {
             }
             // Under a flood of new sessions, hand memory back as we go, not only per sweep.
             let closed = self.closed.fetch_add(1, Ordering::Relaxed) + 1;
-            if closed % TRIM_EVERY_EVICTIONS == 0 {
+            if closed.is_multiple_of(TRIM_EVERY_EVICTIONS) {
                 crate::memory::release_free_memory();
             }
         }

@@ -88,6 +88,8 @@ pub struct HostOptions {
     pub token: String,
     pub tools: Value,
     pub handler: Arc<Handler>,
+    /// The `capabilities` of the auth.hello answer (none: a tools-only host).
+    pub capabilities: Option<Value>,
 }
 
 impl Default for HostOptions {
@@ -96,6 +98,7 @@ impl Default for HostOptions {
             token: TOKEN.into(),
             tools: default_tools(),
             handler: Arc::new(default_handler),
+            capabilities: None,
         }
     }
 }
@@ -191,11 +194,11 @@ fn serve_connection<R: Read>(
         match (message.get("method").and_then(Value::as_str), id) {
             (Some("auth.hello"), Some(id)) => {
                 if message["params"]["token"] == options.token.as_str() {
-                    reply_to(
-                        &writer,
-                        id,
-                        Reply::Result(json!({"protocol": 1, "host": "mock/0"})),
-                    );
+                    let mut welcome = json!({"protocol": 1, "host": "mock/0"});
+                    if let Some(capabilities) = &options.capabilities {
+                        welcome["capabilities"] = capabilities.clone();
+                    }
+                    reply_to(&writer, id, Reply::Result(welcome));
                 } else {
                     write_line(
                         &writer,
@@ -221,6 +224,11 @@ fn serve_connection<R: Read>(
                 let reply = (options.handler)(&name, &args);
                 let writer = writer.clone();
                 thread::spawn(move || reply_to(&writer, id, reply));
+            }
+            // Resources and prompts go to the handler too, under their IPC method name.
+            (Some(method), Some(id)) if method != "lifecycle.shutdown" => {
+                let reply = (options.handler)(method, &message["params"]);
+                reply_to(&writer, id, reply);
             }
             _ => {}
         }
@@ -774,7 +782,7 @@ mod pipe {
     impl Read for ChannelReader {
         fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
             loop {
-                let n = self.current.read(buf)?;
+                let n = Read::read(&mut self.current, buf)?;
                 if n > 0 || buf.is_empty() {
                     return Ok(n);
                 }

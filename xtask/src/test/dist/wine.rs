@@ -75,11 +75,40 @@ pub fn run(ctx: &Ctx) -> Result<()> {
 const WIN_TARGET: &str = "x86_64-pc-windows-gnu";
 
 /// Start/stop cycles per transport under wine, where every process start costs ~0.3 s.
-const WINE_CYCLES: &str = "10";
+const WINE_CYCLES: &str = "20";
 
 /// `cargo test` of the sidecar crate for Windows with wine as the runner: its unit tests, and
 /// the reliability suite over the named pipe and TCP.
 pub fn run_crate_tests(sh: &Shell) -> Result<()> {
+    let (runner, prefix) = prepare_runner(sh)?;
+    let result = cmd!(
+        sh,
+        "cargo test --package mcp-sidecar --target {WIN_TARGET} --bins --test reliability"
+    )
+    .env("CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER", &runner)
+    .env("MCP_SIDECAR_TEST_CYCLES", WINE_CYCLES)
+    .run()
+    .context("the sidecar's tests for Windows under wine");
+    stop_wineserver(sh, &prefix);
+    result
+}
+
+/// The crate's latency benchmark (`tests/latency.rs`) for Windows under wine; its output.
+pub fn run_latency_bench(sh: &Shell) -> Result<String> {
+    let (runner, prefix) = prepare_runner(sh)?;
+    let result = cmd!(
+        sh,
+        "cargo test --quiet --package mcp-sidecar --target {WIN_TARGET} --test latency -- --ignored --nocapture"
+    )
+    .env("CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER", &runner)
+    .read()
+    .context("the latency benchmark for Windows under wine");
+    stop_wineserver(sh, &prefix);
+    result
+}
+
+/// The stub DLL in the Windows target's output folders and a runner script; (runner, prefix).
+fn prepare_runner(sh: &Shell) -> Result<(PathBuf, PathBuf)> {
     let wine = find("wine", "/usr/lib/wine/wine64")?;
     let root = crate::project_root();
     let scratch = root.join("target/wine-tests");
@@ -96,16 +125,7 @@ pub fn run_crate_tests(sh: &Shell) -> Result<()> {
     // Kept between runs: creating a prefix takes several seconds.
     let prefix = scratch.join("wineprefix");
     let runner = write_runner(&scratch, &wine, &prefix)?;
-    let result = cmd!(
-        sh,
-        "cargo test --package mcp-sidecar --target {WIN_TARGET} --bins --test reliability"
-    )
-    .env("CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER", &runner)
-    .env("MCP_SIDECAR_TEST_CYCLES", WINE_CYCLES)
-    .run()
-    .context("the sidecar's tests for Windows under wine");
-    stop_wineserver(sh, &prefix);
-    result
+    Ok((runner, prefix))
 }
 
 /// Stops the wineserver of our prefix (and only ours), whatever the outcome.
@@ -155,9 +175,9 @@ fn build_stub_dll(sh: &Shell, dir: &Path) -> Result<()> {
     fs::write(&src, STUB_C)?;
     fs::write(&def, STUB_DEF)?;
     cmd!(sh, "{gcc} -shared -O2 -s -o {dll} {src} {def} -ladvapi32")
-    .quiet()
-    .run()
-    .context("building the stub bcryptprimitives.dll")?;
+        .quiet()
+        .run()
+        .context("building the stub bcryptprimitives.dll")?;
     Ok(())
 }
 
