@@ -88,7 +88,7 @@ pub struct Check {
 /// Run the whole test suite (what CI runs).
 #[derive(Debug, clap::Args)]
 pub struct Test {
-    /// Run only these suites (repeatable): lint, rust, python, conformance, blender, dist, check, release, freeze.
+    /// Run only these suites (repeatable): lint, rust, python, conformance, subscriptions, blender, dist, check, release, freeze.
     #[arg(long = "only", value_name = "SUITE")]
     pub only: Vec<String>,
     /// Skip these suites (repeatable).

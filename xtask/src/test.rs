@@ -11,6 +11,7 @@ mod node;
 mod python;
 mod release;
 mod rust;
+mod subscriptions;
 
 use std::time::Instant;
 
@@ -28,6 +29,8 @@ const SUITES: &[(&str, SuiteFn)] = &[
     ("python", python::run),
     // The official MCP conformance suite, every server scenario (Node 22 + npm package, cached).
     ("conformance", conformance::run),
+    // Resource subscriptions with the official Python SDK client (PyPI mcp, pinned).
+    ("subscriptions", subscriptions::run),
     // Blender (PyPI bpy, 400 MB, downloaded once into target/wheels/) as a main-thread MCP host.
     ("blender", blender::run),
     // The real main job (all four targets), then installs, pip tag selection, wine, reproducibility.
