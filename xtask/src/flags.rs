@@ -99,7 +99,7 @@ pub struct Test {
 /// Measure the speed and size goals and print a report.
 #[derive(Debug, clap::Args)]
 pub struct Bench {
-    /// Which benchmarks (repeatable): sidecar, dist, check; default all.
+    /// Which benchmarks (repeatable): sidecar, mcp-peer, dist, check; default all.
     pub which: Vec<String>,
     #[arg(long)]
     pub json: bool,

@@ -13,6 +13,8 @@ mod release;
 mod rust;
 mod subscriptions;
 
+pub use subscriptions::MCP_SDK;
+
 use std::time::Instant;
 
 use anyhow::{bail, Result};
