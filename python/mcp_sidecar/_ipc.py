@@ -22,6 +22,7 @@ import time
 
 from . import _jsonrpc as rpc
 from . import _protocol as proto
+from . import _winpipe
 from ._errors import ConnectionLostError, SidecarError
 from ._version import __version__
 
@@ -37,6 +38,8 @@ MAX_PENDING_HELLOS = 128
 _ACCEPTS_PER_TURN = 32
 # Refusals remembered for the start error (the newest; a flood must not grow this).
 _REFUSALS_KEPT = 3
+# Refusals logged as warnings per server; the rest at debug level, so a flood cannot fill logs.
+_REFUSALS_WARNED = 5
 # AF_UNIX paths are capped at 104 (macOS) / 108 (Linux) bytes, terminator included.
 _MAX_UNIX_PATH = 100
 
@@ -83,10 +86,6 @@ class Reply(object):
         self.id = id
         self._lock = threading.Lock()
         self._done = False
-
-    @property
-    def done(self):
-        return self._done
 
     @property
     def connection_open(self):
@@ -363,6 +362,7 @@ class IpcServer(object):
         self._claimed = False  # one sidecar per server, claimed at its successful hello
         self._threads = set()
         self._pipe_candidates = collections.OrderedDict()  # stream -> None, oldest first
+        self._pipe_dismissed = {}  # stream -> why it was shut down while still pending
         self._closing = False
         self._accepted = 0
         self._refused = 0
@@ -377,8 +377,6 @@ class IpcServer(object):
     def start(self):
         try:
             if self.transport == "pipe":
-                from . import _winpipe
-
                 self._listener = _winpipe.PipeListener(_winpipe.new_pipe_name())
                 self.endpoint = "pipe:" + self._listener.name
                 loop = self._pipe_loop
@@ -461,12 +459,10 @@ class IpcServer(object):
             self._closing = True
             self._connected.notify_all()
             connection = self._connection
-            pending = list(self._pipe_candidates)
+            self._dismiss_pending_pipes("the host is shutting down")
         self._wake()
         if connection is not None:
             connection.close("host closed the IPC server")
-        for stream in pending:
-            _shutdown(stream)
         deadline = time.monotonic() + timeout
         current = threading.current_thread()
         for thread in list(self._threads):
@@ -503,9 +499,9 @@ class IpcServer(object):
     def _spawn(self, target, name, *args):
         thread = threading.Thread(target=self._run_tracked, args=(target,) + args, name=name)
         thread.daemon = True
-        with self._lock:
+        with self._lock:  # started under the lock: close() never sees an unstarted thread
             self._threads.add(thread)
-        thread.start()
+            thread.start()
         return thread
 
     def _run_tracked(self, target, *args):
@@ -534,15 +530,28 @@ class IpcServer(object):
                     if key.fileobj is self._listener:
                         accept = True
                     elif key.fileobj in candidates:
-                        self._read_hello(candidates, selector, key.fileobj)
+                        self._guarded(self._read_hello, candidates, selector, key.fileobj)
                 self._expire(candidates, selector)
                 if self._claimed:
                     self._drop_all(candidates, selector, "a sidecar is already connected to this host")
                 if accept:
-                    self._accept_some(candidates, selector)
+                    self._guarded(self._accept_some, candidates, selector)
         finally:
             self._drop_all(candidates, selector, None)
             selector.close()
+
+    def _guarded(self, step, candidates, selector, sock=None):
+        """Runs one step of the loop; a bug in it costs at most that peer, never the loop."""
+        try:
+            step(candidates, selector, *(() if sock is None else (sock,)))
+        except Exception:
+            log.exception("IPC accept loop step failed")
+            if sock is not None and candidates.pop(sock, None) is not None:
+                try:
+                    selector.unregister(sock)
+                except (KeyError, ValueError):
+                    pass
+                _refuse(sock, None, None)
 
     def _accept_some(self, candidates, selector):
         for _ in range(_ACCEPTS_PER_TURN):
@@ -616,13 +625,7 @@ class IpcServer(object):
     def _evict(self, candidates, selector):
         sock, _ = candidates.popitem(last=False)
         selector.unregister(sock)
-        self._drop(
-            sock,
-            None,
-            "evicted before its auth.hello: {} newer connections are waiting".format(
-                MAX_PENDING_HELLOS
-            ),
-        )
+        self._drop(sock, None, _EVICTED)
 
     def _drop_all(self, candidates, selector, text):
         while candidates:
@@ -649,7 +652,7 @@ class IpcServer(object):
                 if refusal is None:
                     while len(self._pipe_candidates) >= MAX_PENDING_HELLOS:
                         oldest, _ = self._pipe_candidates.popitem(last=False)
-                        _shutdown(oldest)  # its thread wakes up and drops it
+                        self._dismiss_pipe(oldest, _EVICTED)
                     self._pipe_candidates[stream] = None
             if refusal is not None:
                 self._drop(stream, None, refusal)
@@ -668,15 +671,37 @@ class IpcServer(object):
             except rpc.LineTooLong as exc:
                 return self._drop(stream, None, _too_long_message(exc), rpc.INVALID_REQUEST)
             except OSError as exc:
-                return self._drop(stream, None, "read failed: {}".format(exc), quiet=True)
+                line, failure = None, "read failed: {}".format(exc)
+            except Exception as exc:
+                log.exception("IPC hello read failed")
+                return self._drop(stream, None, "internal error: {}".format(type(exc).__name__))
+            else:
+                failure = "closed before auth.hello"
             if line is None:
-                return self._drop(stream, None, "closed before auth.hello", quiet=True)
+                with self._lock:
+                    dismissed = self._pipe_dismissed.pop(stream, None)
+                if dismissed is not None:  # we shut it down: say why
+                    return self._drop(stream, None, dismissed)
+                return self._drop(stream, None, failure, quiet=True)
             connection = self._judge_guarded(stream, reader, line)
         finally:
             with self._lock:
                 self._pipe_candidates.pop(stream, None)
+                self._pipe_dismissed.pop(stream, None)
         if connection is not None:
             connection.run()
+
+    def _dismiss_pipe(self, stream, reason):
+        """(Lock held.) Wakes a pending pipe peer's thread, which drops it saying ``reason``."""
+        self._pipe_dismissed[stream] = reason
+        _shutdown(stream)
+
+    def _dismiss_pending_pipes(self, reason, keep=None):
+        """(Lock held.)"""
+        while self._pipe_candidates:
+            stream, _ = self._pipe_candidates.popitem(last=False)
+            if stream is not keep:
+                self._dismiss_pipe(stream, reason)
 
     # --- the hello itself (every transport) --------------------------------------------------
 
@@ -710,6 +735,7 @@ class IpcServer(object):
             refusal = _late_refusal(self._claimed, self._closing)
             if refusal is None:
                 self._claimed = True
+                self._dismiss_pending_pipes(_late_refusal(True, False), keep=stream)
         if refusal is not None:
             return self._drop(stream, id, refusal)
         stream.settimeout(None)
@@ -734,12 +760,21 @@ class IpcServer(object):
         return connection
 
     def _drop(self, stream, id, text, code=rpc.UNAUTHORIZED, quiet=False):
-        log.warning("dropping IPC connection: %s", text)
         with self._lock:
             self._refused += 1
             self._refusals.append(text)
+            refused = self._refused
+        if refused <= _REFUSALS_WARNED:
+            log.warning("dropping IPC connection: %s", text)
+            if refused == _REFUSALS_WARNED:
+                log.warning("further dropped IPC connections are logged at debug level")
+        else:
+            log.debug("dropping IPC connection: %s", text)
         _refuse(stream, id, None if quiet else text, code)
         return None
+
+
+_EVICTED = "evicted before its auth.hello: newer connections are waiting"
 
 
 def _token_bytes(token):

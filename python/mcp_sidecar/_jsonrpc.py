@@ -150,7 +150,8 @@ class LineReader(object):
             self._scanned = len(self._buffer)
             if self._scanned > self.max_line + 1:  # +1: a tolerated trailing \r
                 raise LineTooLong(self.max_line)
-            chunk = self._sock.recv(self._CHUNK)
+            # Never past the cap (+ \r\n): a pending hello holds at most 64 KiB, not a chunk more.
+            chunk = self._sock.recv(min(self._CHUNK, self.max_line + 2 - len(self._buffer)))
             if not chunk:
                 return None
             self._buffer += chunk

@@ -162,7 +162,8 @@ if os.name == "nt":
         """Waits for an overlapped operation; raises socket.timeout / OSError when cut short."""
         if err == _winapi.ERROR_IO_PENDING:
             ms = _winapi.INFINITE if timeout is None else max(0, int(timeout * 1000))
-            handles = [ov.event] if stop is None else [ov.event, stop.handle]
+            stop_handle = None if stop is None else stop.handle  # None once the stream closed
+            handles = [ov.event] if stop_handle is None else [ov.event, stop_handle]
             result = _winapi.WaitForMultipleObjects(handles, False, ms)
             if result != _winapi.WAIT_OBJECT_0:
                 ov.cancel()
@@ -229,6 +230,7 @@ if os.name == "nt":
             self._security = _UserOnly()
             self._stop = _Event()
             self._lock = threading.Lock()
+            self._quiet = threading.Event()  # set once no instance listens any more
             try:
                 self._spare = self._instance(first=True)
             except BaseException:
@@ -253,6 +255,13 @@ if os.name == "nt":
 
         def accept(self):
             """The next connected client as a PipeStream, or None once stop() was called."""
+            try:
+                return self._accept()
+            except BaseException:
+                self._close_spare()
+                raise
+
+        def _accept(self):
             while True:
                 with self._lock:
                     handle = self._spare
@@ -262,31 +271,45 @@ if os.name == "nt":
                     ov = _winapi.ConnectNamedPipe(handle, overlapped=True)
                     _finish(ov, _winapi.ERROR_IO_PENDING, self._stop, None)
                 except OSError as exc:
-                    stopped = _winapi.WaitForSingleObject(self._stop.handle, 0) == 0
-                    if stopped or getattr(exc, "winerror", None) != _ERROR_NO_DATA:
-                        if not stopped:
+                    if self._stopped() or getattr(exc, "winerror", None) != _ERROR_NO_DATA:
+                        if not self._stopped():
                             log.warning("named pipe %s stops listening: %s", self.name, exc)
                         self._close_spare()  # nobody may connect to it once we stop
                         return None
                     # The client came and went before we saw it: a new instance replaces it.
-                    with self._lock:
-                        self._spare = self._instance()
+                    self._replace_spare()
                     _winapi.CloseHandle(handle)
                     continue
-                with self._lock:
-                    # A fresh instance listens before this one is handed out.
-                    self._spare = self._instance() if self._spare is not None else None
+                try:
+                    self._replace_spare()  # a fresh instance listens before this one is handed out
+                except BaseException:
+                    _winapi.CloseHandle(handle)
+                    raise
                 return PipeStream(handle)
+
+        def _stopped(self):
+            return _winapi.WaitForSingleObject(self._stop.handle, 0) == _winapi.WAIT_OBJECT_0
+
+        def _replace_spare(self):
+            with self._lock:
+                self._spare = None
+                if not self._stopped():
+                    self._spare = self._instance()
+            if self._spare is None:
+                self._quiet.set()
 
         def _close_spare(self):
             with self._lock:
                 handle, self._spare = self._spare, None
             if handle is not None:
                 _winapi.CloseHandle(handle)
+            self._quiet.set()
 
-        def stop(self):
-            """No more clients: accept() wakes up, closes the listening instance, returns None."""
+        def stop(self, timeout=1.0):
+            """No more clients: accept() closes the listening instance and returns None. Waits
+            (from another thread than accept's) until nobody can connect any more."""
             self._stop.set()
+            self._quiet.wait(timeout)
 
         def close(self):
             """After the accept thread has returned: frees everything."""

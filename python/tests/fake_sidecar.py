@@ -2,7 +2,8 @@
 
 Environment:
   FAKE_MODE   ok (default) | exit (exit 1 with a message) | silent (never READY) | badtoken
-              | stubborn (ignores lifecycle.shutdown and SIGTERM)
+              | stubborn (ignores lifecycle.shutdown, SIGTERM and the IPC connection's end)
+              | nohello (connects, sends nothing) | noconnect (never connects)
   FAKE_CALLS  JSON list of [method, params] requests to send after READY
   FAKE_OUT    file that receives one JSON line per answer / event
 """
@@ -32,8 +33,41 @@ def parse_args(argv):
     return args
 
 
+class PipeSocket(object):
+    """The host's PipeStream (a named pipe's client end) as the little of a socket used here."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def sendall(self, data):
+        self.stream.sendall(data)
+
+    def makefile(self, mode):
+        return _PipeReader(self.stream)
+
+
+class _PipeReader(object):
+    def __init__(self, stream):
+        self.stream = stream
+        self.buffer = b""
+
+    def readline(self):
+        while b"\n" not in self.buffer:
+            chunk = self.stream.recv(65536)
+            if not chunk:
+                line, self.buffer = self.buffer, b""
+                return line
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line + b"\n"
+
+
 def connect(endpoint):
     kind, _, address = endpoint.partition(":")
+    if kind == "pipe":
+        from mcp_sidecar import _winpipe
+
+        return PipeSocket(_winpipe.connect(address))
     if kind == "unix":
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.connect(address)
@@ -81,7 +115,14 @@ def main():
     token = os.environ.get("MCP_SIDECAR_TOKEN", "")
     if mode == "badtoken":
         token = "wrong" + token
+    if mode == "noconnect":
+        time.sleep(60)
+        return
     peer = Peer(connect(args["ipc"]))
+    if mode == "nohello":
+        peer.read()  # until the host gives up on us
+        sys.stderr.write("fake sidecar: the host closed the connection before auth.hello\n")
+        sys.exit(3)
     peer.send(
         {
             "jsonrpc": "2.0",

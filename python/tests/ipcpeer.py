@@ -1,4 +1,4 @@
-"""A scriptable IPC peer (a fake sidecar's socket end) for tests against the host's server."""
+"""A scriptable IPC peer (a fake sidecar's socket or pipe end) for tests against the host's server."""
 
 import json
 import socket
@@ -9,7 +9,11 @@ from mcp_sidecar import _protocol as proto
 
 def connect(endpoint, timeout=5.0):
     kind, _, address = endpoint.partition(":")
-    if kind == "unix":
+    if kind == "pipe":
+        from mcp_sidecar import _winpipe
+
+        sock = _winpipe.connect(address, timeout)
+    elif kind == "unix":
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(timeout)
         sock.connect(address)

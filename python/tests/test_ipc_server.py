@@ -1,7 +1,12 @@
-"""The host's IPC server against fake sidecars (sockets driven by the test)."""
+"""The host's IPC server against fake sidecars (sockets driven by the test).
+
+Every transport: on Windows the named pipe and TCP; elsewhere the Unix socket, TCP, and the
+host's pipe server code over an emulated listener (tests/pipe_emulation.py).
+"""
 
 import json
 import os
+import re
 import socket
 import stat
 import threading
@@ -10,13 +15,23 @@ import time
 import pytest
 
 import ipcpeer
+import pipe_emulation
 from mcp_sidecar import _jsonrpc as rpc
 from mcp_sidecar import _protocol as proto
 from mcp_sidecar._errors import ConnectionLostError
 from mcp_sidecar._ipc import IpcServer
 
 TOKEN = "s3cret-token"
-TRANSPORTS = ["tcp"] if os.name == "nt" else ["unix", "tcp"]
+TRANSPORTS = ["pipe", "tcp"] if os.name == "nt" else ["unix", "tcp", "pipe"]
+SOCKET_TRANSPORTS = [t for t in TRANSPORTS if t != "pipe"]
+# Where the endpoint disappears once a sidecar is in (TCP keeps listening to refuse others).
+PRIVATE = ("unix", "pipe")
+
+
+@pytest.fixture(autouse=True)
+def pipes_everywhere(monkeypatch):
+    if os.name != "nt":
+        pipe_emulation.install(monkeypatch)
 
 
 class Host(object):
@@ -98,6 +113,8 @@ def test_endpoint_shape_and_private_socket_dir(transport):
             directory = os.path.dirname(address)
             assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700
             assert os.path.basename(address) == "ipc.sock"
+        elif transport == "pipe":
+            assert re.match(r"^\\\\\.\\pipe\\mcp-sidecar-[0-9a-f]{32}$", address), address
         else:
             assert address.startswith("127.0.0.1:") and int(address.rsplit(":", 1)[1]) > 0
     finally:
@@ -253,6 +270,20 @@ def test_oversized_line_after_hello_is_refused_without_buffering(host):
     assert "cap" in host.close_reasons[0]
 
 
+def test_the_reader_never_buffers_past_its_cap():
+    class Endless(object):
+        asked = []
+
+        def recv(self, size):
+            self.asked.append(size)
+            return b"x" * size
+
+    reader = rpc.LineReader(Endless(), max_line=1000)
+    with pytest.raises(rpc.LineTooLong):
+        reader.readline()
+    assert sum(Endless.asked) <= 1002, Endless.asked
+
+
 def test_line_of_exactly_the_cap_is_accepted():
     class FakeSocket(object):
         def __init__(self, data):
@@ -271,10 +302,10 @@ def test_line_of_exactly_the_cap_is_accepted():
 
 def test_second_sidecar_is_refused(host):
     first = host.good_peer()
-    if host.server.transport == "unix":
-        # Authenticated: the socket file is gone, so nobody else can even connect.
-        path = host.endpoint[len("unix:") :]
-        assert not os.path.exists(os.path.dirname(path))
+    if host.server.transport in PRIVATE:
+        # Authenticated: the socket file / listening pipe is gone, so nobody else can connect.
+        if host.server.transport == "unix":
+            assert not os.path.exists(os.path.dirname(host.endpoint[len("unix:") :]))
         with pytest.raises(OSError):
             ipcpeer.connect(host.endpoint, timeout=1.0)
     else:
@@ -357,9 +388,14 @@ def test_close_drops_everything_and_joins(host):
     before = threading.active_count()
     pending = host.peer()  # still in its hello
     good = host.good_peer()
-    time.sleep(0.05)
-    # The authenticated peer has a read thread; a pending one costs none (on sockets).
-    assert threading.active_count() == before + 1
+    # The authenticated peer has a read thread; the pending one was dropped when it came in
+    # (it costs no thread on sockets anyway); a pipe stops listening then, so its accept
+    # thread is gone as well.
+    expected = before + (0 if host.server.transport == "pipe" else 1)
+    deadline = time.monotonic() + 2
+    while threading.active_count() != expected and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threading.active_count() == expected, [t.name for t in threading.enumerate()]
     host.server.close()
     assert good.is_closed_by_peer() and pending.is_closed_by_peer()
     assert threading.active_count() <= before - 1  # the accept thread is gone as well
@@ -385,8 +421,9 @@ def test_a_full_pending_set_evicts_its_oldest_never_the_newcomer(monkeypatch, tr
         host.server.close()
 
 
-def test_socket_is_not_inherited():
-    host = Host(TRANSPORTS[0])
+@pytest.mark.parametrize("transport", SOCKET_TRANSPORTS)
+def test_socket_is_not_inherited(transport):
+    host = Host(transport)
     try:
         assert not host.server._listener.get_inheritable()
     finally:
@@ -424,3 +461,80 @@ def test_requests_pipelined_behind_the_hello_are_kept(host):
     peer.send_raw((json.dumps(hello) + "\n" + json.dumps(echo) + "\n").encode("utf-8"))
     assert peer.read()["id"] == 0
     assert peer.read() == {"jsonrpc": "2.0", "id": 1, "result": {"pipelined": True}}
+
+
+def test_lone_surrogate_token_is_just_a_bad_token(host, caplog):
+    peer = host.peer()
+    peer.send_raw(b'{"jsonrpc":"2.0","id":0,"method":"auth.hello","params":{"token":"\\ud800"}}\n')
+    assert_error_then_dropped(peer, rpc.UNAUTHORIZED, "bad token")
+    assert [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")] == []
+    assert_served_afterwards(host)
+
+
+def test_lone_surrogates_after_the_hello_are_answered(host, caplog):
+    peer = host.good_peer()
+    peer.send_raw(b'{"jsonrpc":"2.0","id":1,"method":"\\udfff","params":{}}\n')
+    error = peer.read()["error"]  # "method not found: \udfff", escaped since UTF-8 cannot hold it
+    assert error["code"] == rpc.METHOD_NOT_FOUND and error["message"].endswith("\udfff")
+    peer.request(2, "echo", {"s": "\ud800"})
+    assert peer.read()["result"] == {"s": "\ud800"}
+    assert [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")] == []
+
+
+def test_a_failing_read_loop_is_logged_and_closes_the_connection_at_once(
+    host, monkeypatch, caplog
+):
+    from mcp_sidecar import _ipc
+
+    def broken(self, message):
+        raise RuntimeError("injected")
+
+    peer = host.good_peer()
+    monkeypatch.setattr(_ipc.Connection, "_dispatch", broken)
+    started = time.monotonic()
+    peer.request(1, "echo", {})
+    assert peer.is_closed_by_peer(timeout=2.0)
+    assert time.monotonic() - started < 1.0
+    assert host.closed.wait(1.0)
+    assert "RuntimeError: injected" in host.close_reasons[0]
+    assert any("IPC read loop failed" in r.getMessage() for r in caplog.records)
+
+
+def test_a_failing_hello_check_is_logged_and_closes_only_that_peer(host, monkeypatch, caplog):
+    from mcp_sidecar import _ipc
+
+    real = _ipc.IpcServer._judge
+    calls = []
+
+    def broken_once(self, stream, reader, line):
+        calls.append(line)
+        if len(calls) == 1:
+            raise RuntimeError("injected")
+        return real(self, stream, reader, line)
+
+    monkeypatch.setattr(_ipc.IpcServer, "_judge", broken_once)
+    peer = host.peer()
+    peer.hello(TOKEN)
+    assert peer.is_closed_by_peer(timeout=2.0)
+    assert any("IPC hello handling failed" in r.getMessage() for r in caplog.records)
+    assert_served_afterwards(host)  # the accept loop lives on
+
+
+def test_a_failing_hello_read_is_logged_and_closes_only_that_peer(host, monkeypatch, caplog):
+    from mcp_sidecar import _ipc
+
+    real = _ipc._first_line
+    calls = []
+
+    def broken_once(reader):
+        calls.append(reader)
+        if len(calls) == 1:
+            raise RuntimeError("injected")
+        return real(reader)
+
+    monkeypatch.setattr(_ipc, "_first_line", broken_once)
+    peer = host.peer()
+    peer.hello(TOKEN)
+    assert peer.is_closed_by_peer(timeout=2.0)
+    assert any("failed" in r.getMessage() and r.exc_info for r in caplog.records)
+    assert_served_afterwards(host)  # the loop lives on

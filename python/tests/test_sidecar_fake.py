@@ -116,7 +116,7 @@ def test_bad_constructor_arguments():
     with pytest.raises(ValueError):
         McpSidecar(call_mode="fiber")
     with pytest.raises(ValueError):
-        McpSidecar(ipc="pipe")
+        McpSidecar(ipc="fifo")
     with pytest.raises(ValueError):
         McpSidecar(tool_timeout=0)
 
