@@ -310,3 +310,10 @@ fn a_body_that_never_completes_gets_408() {
         sent.elapsed()
     );
 }
+
+#[test]
+fn responses_announce_the_keep_alive_timeout() {
+    let (_host, _sidecar, port) = start_http(&["--header-timeout", "7s"]);
+    let response = http(port, "GET", &[("Accept", "text/event-stream")], "");
+    assert_eq!(response.header("keep-alive"), Some("timeout=7"));
+}

@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,39 +30,6 @@ fn start_with_resources() -> (MockHost, Sidecar, u16) {
         ..HostOptions::default()
     };
     start_http_with(options, &[])
-}
-
-/// The session's standalone GET stream, where pushes arrive.
-fn open_stream(port: u16, session: &McpSession) -> TcpStream {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        stream,
-        "GET /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n\
-         Mcp-Session-Id: {}\r\nMCP-Protocol-Version: {PROTOCOL}\r\n\r\n",
-        session.session_id
-    )
-    .unwrap();
-    let head = read_for(&mut stream, Duration::from_secs(5), "\r\n\r\n");
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    stream
-}
-
-/// What arrives on `stream` until `needle` shows up or `timeout` passes.
-fn read_for(stream: &mut TcpStream, timeout: Duration, needle: &str) -> String {
-    stream
-        .set_read_timeout(Some(Duration::from_millis(50)))
-        .unwrap();
-    let deadline = Instant::now() + timeout;
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 4096];
-    while Instant::now() < deadline && !String::from_utf8_lossy(&seen).contains(needle) {
-        match stream.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => seen.extend_from_slice(&buf[..n]),
-            Err(_) => {}
-        }
-    }
-    String::from_utf8_lossy(&seen).into_owned()
 }
 
 #[test]
@@ -108,8 +73,8 @@ fn updates_reach_subscribers_only_and_list_changed_reaches_all() {
     let (host, _sidecar, port) = start_with_resources();
     let subscriber = McpSession::open(port);
     let other = McpSession::open(port);
-    let mut sub_stream = open_stream(port, &subscriber);
-    let mut other_stream = open_stream(port, &other);
+    let mut sub_stream = subscriber.open_stream();
+    let mut other_stream = other.open_stream();
     let ok = subscriber.request(1, "resources/subscribe", json!({"uri": "test://a"}));
     assert_eq!(ok["result"], json!({}), "{ok}");
 
@@ -117,7 +82,7 @@ fn updates_reach_subscribers_only_and_list_changed_reaches_all() {
     host.send(
         &json!({"jsonrpc": "2.0", "method": "resource.updated", "params": {"uri": "test://a"}}),
     );
-    let got = read_for(&mut sub_stream, Duration::from_secs(5), "resources/updated");
+    let got = read_until(&mut sub_stream, "resources/updated", Duration::from_secs(5));
     assert!(got.contains("notifications/resources/updated"), "{got}");
     assert!(got.contains("test://a"), "{got}");
     assert!(
@@ -125,10 +90,10 @@ fn updates_reach_subscribers_only_and_list_changed_reaches_all() {
         "{:?}",
         sent.elapsed()
     );
-    let nothing = read_for(
+    let nothing = read_until(
         &mut other_stream,
-        Duration::from_millis(300),
         "resources/updated",
+        Duration::from_millis(300),
     );
     assert!(!nothing.contains("resources/updated"), "{nothing}");
 
@@ -138,13 +103,13 @@ fn updates_reach_subscribers_only_and_list_changed_reaches_all() {
         &json!({"jsonrpc": "2.0", "method": "resource.updated", "params": {"uri": "test://a"}}),
     );
     host.send(&json!({"jsonrpc": "2.0", "method": "resources.changed", "params": {}}));
-    let after = read_for(&mut sub_stream, Duration::from_secs(5), "list_changed");
+    let after = read_until(&mut sub_stream, "list_changed", Duration::from_secs(5));
     assert!(
         after.contains("notifications/resources/list_changed"),
         "{after}"
     );
     assert!(!after.contains("resources/updated"), "{after}");
-    let other_after = read_for(&mut other_stream, Duration::from_secs(5), "list_changed");
+    let other_after = read_until(&mut other_stream, "list_changed", Duration::from_secs(5));
     assert!(
         other_after.contains("notifications/resources/list_changed"),
         "{other_after}"

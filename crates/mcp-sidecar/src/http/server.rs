@@ -6,6 +6,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::{HeaderName, HeaderValue};
+use axum::response::Response;
 use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -65,7 +67,7 @@ pub fn router(
     shared: Arc<Shared>,
     guard_config: GuardConfig,
     sessions: SessionLimits,
-    body_timeout: Duration,
+    header_timeout: Duration,
 ) -> Router {
     let mut local = LocalSessionManager::default();
     // No SSE priming events: each POST stream carries just its JSON-RPC messages.
@@ -86,12 +88,27 @@ pub fn router(
     let check = Arc::new(BodyCheck {
         sessions: session_manager,
         max_bytes: MAX_BODY_BYTES,
-        timeout: body_timeout,
+        timeout: header_timeout,
     });
+    // Tells clients (undici, …) when we close an idle connection, so they do not reuse it late.
+    let keep_alive = HeaderValue::from_str(&format!("timeout={}", header_timeout.as_secs())).ok();
     Router::new()
         .route_service(MCP_PATH, service)
         .layer(axum::middleware::from_fn(delete_answers_ok))
         .layer(axum::middleware::from_fn_with_state(check, body::check))
+        .layer(axum::middleware::map_response(
+            move |mut response: Response| {
+                let keep_alive = keep_alive.clone().filter(|_| header_timeout.as_secs() > 0);
+                async move {
+                    if let Some(value) = keep_alive {
+                        response
+                            .headers_mut()
+                            .insert(HeaderName::from_static("keep-alive"), value);
+                    }
+                    response
+                }
+            },
+        ))
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(guard_config),
             guard::guard,

@@ -723,6 +723,21 @@ impl McpSession {
             .unwrap_or_else(|| panic!("no response with id {id}: {}", response.text()))
     }
 
+    /// The session's standalone GET stream (where server pushes arrive), past its head.
+    pub fn open_stream(&self) -> TcpStream {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            stream,
+            "GET /mcp HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAccept: text/event-stream\r\n\
+             Mcp-Session-Id: {}\r\nMCP-Protocol-Version: {PROTOCOL}\r\n\r\n",
+            self.port, self.session_id
+        )
+        .unwrap();
+        let head = read_until(&mut stream, "\r\n\r\n", Duration::from_secs(5));
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        stream
+    }
+
     pub fn call_tool(&self, id: u64, name: &str, arguments: Value) -> Value {
         self.request(
             id,
@@ -730,6 +745,24 @@ impl McpSession {
             json!({"name": name, "arguments": arguments}),
         )
     }
+}
+
+/// Reads an open SSE stream until `needle` shows up or the deadline passes.
+pub fn read_until(stream: &mut TcpStream, needle: &str, timeout: Duration) -> String {
+    stream
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let deadline = Instant::now() + timeout;
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline && !String::from_utf8_lossy(&seen).contains(needle) {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+            Err(_) => {}
+        }
+    }
+    String::from_utf8_lossy(&seen).into_owned()
 }
 
 /// A running sidecar in HTTP mode with its mock host, past the READY line.
