@@ -7,6 +7,8 @@ set -euo pipefail
 # mingw-w64: stub DLL for wine tests; wine64: runs the Windows sidecar; gh: github-release;
 # patchelf: Nuitka standalone builds.
 apt_packages=(mingw-w64 wine64 gh patchelf gcc libc6-dev)
+# npm: installs Node 22 and the MCP conformance suite into target/ (any Node that brings npm will do).
+command -v npm >/dev/null || apt_packages+=(npm)
 
 missing=()
 for pkg in "${apt_packages[@]}"; do

@@ -4,7 +4,7 @@ Run by ``cargo xtask test`` (suite ``dist``) with the interpreter of a fresh ven
 a wheel or the sdist from dist/. Standard library and the package under test only; Python 3.7+.
 
     python scripts/smoke_roundtrip.py [--expect-layout package|scripts] [--binary ARG]...
-                                      [--ipc tcp|unix] [--timeout SECONDS]
+                                      [--ipc pipe|tcp|unix] [--timeout SECONDS]
 
 ``--binary`` (repeatable) replaces the located binary with an argv prefix, e.g. a wrapper that
 runs the Windows sidecar under wine. Prints one JSON line with what happened; exit 0 on success.
@@ -21,18 +21,20 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--expect-layout", help="fail unless the locator found the binary here")
     parser.add_argument("--binary", action="append", default=[], help="argv prefix to run instead")
-    parser.add_argument("--ipc", choices=["tcp", "unix"], default=None)
+    parser.add_argument("--ipc", choices=["pipe", "tcp", "unix"], default=None)
     parser.add_argument("--timeout", type=float, default=20.0, help="start timeout in seconds")
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    # Import from the install under test, never from a source checkout next to this script.
+    # The MCP client lives beside this script; the package comes from the install under test,
+    # never from a source checkout next to this script.
+    from mcp_client import McpClient
+
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path = [p for p in sys.path if os.path.abspath(p or ".") != here]
     import mcp_sidecar
-    from mcp_sidecar.client import McpClient
 
     report = {"package": os.path.dirname(mcp_sidecar.__file__), "version": mcp_sidecar.__version__}
     location = mcp_sidecar.locate_binary()

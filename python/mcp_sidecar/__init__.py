@@ -12,6 +12,8 @@ with McpSidecar(tools={"add": add}) as sidecar:
 
 import logging
 
+from ._content import Audio, EmbeddedResource, Image, ResourceLink
+from ._context import ToolContext
 from ._errors import BinaryNotFoundError, SidecarError, SidecarStartError
 from ._locate import get_binary_path, locate_binary
 from ._sidecar import McpSidecar
@@ -22,6 +24,11 @@ logging.getLogger("mcp_sidecar").addHandler(logging.NullHandler())
 
 __all__ = [
     "McpSidecar",
+    "ToolContext",
+    "Image",
+    "Audio",
+    "EmbeddedResource",
+    "ResourceLink",
     "get_binary_path",
     "locate_binary",
     "BinaryNotFoundError",

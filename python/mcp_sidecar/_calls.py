@@ -1,4 +1,5 @@
-"""Where tool handlers run: one thread per call, or queued for the host's main thread."""
+"""Where host code runs (tool handlers, resource readers, prompt renderers, completions): one
+thread per call, or queued for the host's main thread."""
 
 import logging
 import queue
@@ -6,7 +7,7 @@ import threading
 import time
 
 from . import _jsonrpc as rpc
-from ._tools import describe_exception, run_tool
+from ._tools import describe_exception
 
 log = logging.getLogger("mcp_sidecar.calls")
 
@@ -14,23 +15,39 @@ CALL_MODES = ("thread", "main")
 
 
 class Call(object):
-    """One ``tool.call`` waiting to run: the tool, its checked arguments, and where to answer."""
+    """One request waiting to run: ``run()`` gives its result; ``reply`` answers the sidecar.
 
-    __slots__ = ("tool", "arguments", "reply", "received")
+    ``name`` says what runs (for logs and thread names); ``on_done`` runs after the answer.
+    """
 
-    def __init__(self, tool, arguments, reply):
-        self.tool = tool
-        self.arguments = arguments
+    __slots__ = ("name", "run", "reply", "received", "on_done")
+
+    def __init__(self, name, run, reply, on_done=None):
+        self.name = name
+        self.run = run
         self.reply = reply
+        self.on_done = on_done
         self.received = time.monotonic()
 
 
 def execute(call):
-    """Runs the handler and answers the sidecar; never raises an Exception."""
+    """Runs the call and answers the sidecar; never raises an Exception."""
     try:
-        result = run_tool(call.tool, call.arguments)
+        _execute(call)
+    finally:
+        if call.on_done is not None:
+            call.on_done()
+
+
+def _execute(call):
+    try:
+        result = call.run()
     except rpc.RpcError as exc:
         call.reply.error(exc)
+        return
+    except Exception as exc:  # a reader or renderer raised (tools turn theirs into RpcError)
+        log.info("%s raised", call.name, exc_info=True)
+        call.reply.error(rpc.RpcError(rpc.HANDLER_ERROR, describe_exception(exc)))
         return
     except BaseException as exc:
         # KeyboardInterrupt/SystemExit in a handler: answer, then let it propagate.
@@ -56,7 +73,7 @@ class ThreadExecutor(object):
 
     def submit(self, call):
         thread = threading.Thread(
-            target=self._run, args=(call,), name="mcp-sidecar-tool-" + call.tool.name
+            target=self._run, args=(call,), name="mcp-sidecar-call-" + call.name
         )
         thread.daemon = True
         with self._lock:
@@ -115,17 +132,17 @@ class MainThreadExecutor(object):
             if call is None:  # close() woke us
                 break
             if not call.reply.connection_open or not self._peer_alive():
-                log.info("dropping call to %s: the sidecar is gone", call.tool.name)
+                log.info("dropping call to %s: the sidecar is gone", call.name)
                 continue
             age = time.monotonic() - call.received
             if self._stale_after is not None and age > self._stale_after:
                 log.warning(
-                    "dropping call to %s: queued %.1f s, past the tool timeout", call.tool.name, age
+                    "dropping call to %s: queued %.1f s, past the tool timeout", call.name, age
                 )
                 call.reply.error(
                     rpc.RpcError(
                         rpc.TIMEOUT,
-                        "tool {} was not run within the tool timeout".format(call.tool.name),
+                        "{} was not run within the tool timeout".format(call.name),
                     )
                 )
                 continue

@@ -1,16 +1,19 @@
 """The host's IPC server: the sidecar connects here, authenticates, then both sides talk JSON-RPC.
 
 See docs/ipc-protocol.md. One authenticated connection per server; every other connection gets
-a clear error and is dropped. Each accepted connection runs on its own thread (the hello, then the
-read loop), so a silent peer never delays the real sidecar.
+a clear error and is dropped. Peers still in their hello are cheap and bounded: on sockets one
+thread reads all of them (non-blocking, a 64 KiB line cap each); on a named pipe each has a
+thread. When the pending set is full the oldest is evicted, never the newcomer, so connections
+opened before the sidecar cannot keep it out. The authenticated connection gets its own thread.
 """
 
+import collections
 import errno
 import hmac
 import itertools
 import logging
 import os
-import select
+import selectors
 import shutil
 import socket
 import tempfile
@@ -18,24 +21,49 @@ import threading
 import time
 
 from . import _jsonrpc as rpc
+from . import _protocol as proto
+from . import _winpipe
 from ._errors import ConnectionLostError, SidecarError
 from ._version import __version__
 
 log = logging.getLogger("mcp_sidecar.ipc")
 
 HOST_NAME = "mcp_sidecar-python/" + __version__
-DEFAULT_HELLO_TIMEOUT = 5.0
-# Unauthenticated connections handled at once; more are dropped on accept.
-MAX_PENDING_HELLOS = 64
+# The sidecar writes its hello the moment it connects; 2 s is ample even under wine.
+DEFAULT_HELLO_TIMEOUT = 2.0
+# Unauthenticated peers held at once; the next one evicts the oldest (they never refuse it).
+MAX_PENDING_HELLOS = 128
+# Connections accepted per turn of the socket loop, fewer than the cap: a peer accepted in one
+# turn has its hello read in the next, before newer connections can have evicted it.
+_ACCEPTS_PER_TURN = 32
+# Refusals remembered for the start error (the newest; a flood must not grow this).
+_REFUSALS_KEPT = 3
+# Refusals logged as warnings per server; the rest at debug level, so a flood cannot fill logs.
+_REFUSALS_WARNED = 5
 # AF_UNIX paths are capped at 104 (macOS) / 108 (Linux) bytes, terminator included.
 _MAX_UNIX_PATH = 100
 
-
-def default_transport():
-    return "tcp" if os.name == "nt" or not hasattr(socket, "AF_UNIX") else "unix"
+TRANSPORTS = ("unix", "tcp", "pipe")
 
 
-class _DeadlineSocket(object):
+def default_transport(os_name=None):
+    """``pipe`` on Windows, ``unix`` elsewhere (``tcp`` where there is no AF_UNIX)."""
+    if (os.name if os_name is None else os_name) == "nt":
+        return "pipe"
+    return "unix" if hasattr(socket, "AF_UNIX") else "tcp"
+
+
+def check_transport(transport):
+    """Raises ValueError unless ``transport`` names an IPC transport this platform has."""
+    if transport not in TRANSPORTS:
+        raise ValueError("ipc must be 'unix', 'tcp' or 'pipe', not {!r}".format(transport))
+    if transport == "unix" and not hasattr(socket, "AF_UNIX"):
+        raise ValueError("ipc='unix' is not available on this platform; use 'pipe' or 'tcp'")
+    if transport == "pipe" and os.name != "nt":
+        raise ValueError("ipc='pipe' (a Windows named pipe) is only available on Windows")
+
+
+class _DeadlineStream(object):
     """recv() that fails once an absolute deadline passes, however slowly the peer trickles."""
 
     def __init__(self, sock, deadline):
@@ -58,10 +86,6 @@ class Reply(object):
         self.id = id
         self._lock = threading.Lock()
         self._done = False
-
-    @property
-    def done(self):
-        return self._done
 
     @property
     def connection_open(self):
@@ -175,6 +199,11 @@ class Connection(object):
                     self._send_error_quietly(None, rpc.PARSE_ERROR, "parse error: {}".format(exc))
                     break
                 self._dispatch(message)
+        except Exception as exc:  # a bug here must not leave the peer hanging on a dead reader
+            log.exception("IPC read loop failed")
+            reason = "internal error in the host's IPC reader: {}: {}".format(
+                type(exc).__name__, exc
+            )
         finally:
             self.close(reason)
             try:
@@ -286,6 +315,17 @@ def _too_long_message(exc):
     return "message line exceeds the {} byte cap".format(exc.args[0])
 
 
+class _Candidate(object):
+    """A connected peer that has not authenticated yet (its bytes so far, its deadline)."""
+
+    __slots__ = ("stream", "reader", "deadline")
+
+    def __init__(self, stream, reader, deadline):
+        self.stream = stream
+        self.reader = reader
+        self.deadline = deadline
+
+
 class IpcServer(object):
     """Listens for the sidecar, checks its auth.hello, and serves one authenticated connection.
 
@@ -302,14 +342,13 @@ class IpcServer(object):
         on_close=None,
         transport=None,
         hello_timeout=DEFAULT_HELLO_TIMEOUT,
+        capabilities=None,
     ):
         transport = transport or default_transport()
-        if transport not in ("unix", "tcp"):
-            raise ValueError("ipc must be 'unix' or 'tcp', not {!r}".format(transport))
-        if transport == "unix" and not hasattr(socket, "AF_UNIX"):
-            raise ValueError("ipc='unix' is not available on this platform; use 'tcp'")
+        self._capabilities = capabilities  # what the host serves besides tools (auth.hello)
+        check_transport(transport)
         self.transport = transport
-        self._token = token.encode("utf-8")
+        self._token = _token_bytes(token)
         self._on_request = on_request
         self._on_notification = on_notification or (lambda method, params: None)
         self._on_close = on_close or (lambda reason: None)
@@ -324,8 +363,12 @@ class IpcServer(object):
         self._connection = None
         self._claimed = False  # one sidecar per server, claimed at its successful hello
         self._threads = set()
-        self._open_sockets = set()  # accepted sockets still in their hello
+        self._pipe_candidates = collections.OrderedDict()  # stream -> None, oldest first
+        self._pipe_dismissed = {}  # stream -> why it was shut down while still pending
         self._closing = False
+        self._accepted = 0
+        self._refused = 0
+        self._refusals = collections.deque(maxlen=_REFUSALS_KEPT)
 
     @property
     def connection(self):
@@ -335,15 +378,22 @@ class IpcServer(object):
 
     def start(self):
         try:
-            if self.transport == "unix":
-                self._listener = self._listen_unix()
+            if self.transport == "pipe":
+                self._listener = _winpipe.PipeListener(_winpipe.new_pipe_name())
+                self.endpoint = "pipe:" + self._listener.name
+                loop = self._pipe_loop
             else:
-                self._listener = self._listen_tcp()
-            self._wake_r, self._wake_w = socket.socketpair()
+                if self.transport == "unix":
+                    self._listener = self._listen_unix()
+                else:
+                    self._listener = self._listen_tcp()
+                self._listener.setblocking(False)
+                self._wake_r, self._wake_w = socket.socketpair()
+                loop = self._socket_loop
         except BaseException:
             self.close()
             raise
-        self._spawn(self._accept_loop, "mcp-sidecar-ipc-accept")
+        self._spawn(loop, "mcp-sidecar-ipc-accept")
         return self.endpoint
 
     def _listen_unix(self):
@@ -359,7 +409,7 @@ class IpcServer(object):
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             listener.bind(path)
-            listener.listen(16)
+            listener.listen(socket.SOMAXCONN)
         except BaseException:
             listener.close()
             raise
@@ -373,7 +423,7 @@ class IpcServer(object):
                 # Nobody else may bind our port while we listen on it.
                 listener.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
             listener.bind(("127.0.0.1", 0))
-            listener.listen(16)
+            listener.listen(socket.SOMAXCONN)
         except BaseException:
             listener.close()
             raise
@@ -391,157 +441,318 @@ class IpcServer(object):
                 self._connected.wait(remaining)
             return self._connection
 
+    def admissions(self):
+        """One line on what reached the endpoint so far, for a start error."""
+        with self._lock:
+            connection, accepted = self._connection, self._accepted
+            refused, refusals = self._refused, list(self._refusals)
+        if connection is not None:
+            return "the sidecar (pid {}) authenticated over IPC".format(connection.peer.get("pid"))
+        if accepted == 0:
+            return "nothing connected to the IPC endpoint {}".format(self.endpoint)
+        text = "{} connection(s) to the IPC endpoint, none authenticated".format(accepted)
+        if refused:
+            text += "; {} refused, the last: {}".format(refused, " | ".join(refusals))
+        return text
+
     def close(self, timeout=2.0):
         """Stops accepting, closes every connection, joins threads, removes the socket dir."""
         with self._lock:
             self._closing = True
             self._connected.notify_all()
             connection = self._connection
-            hellos = list(self._open_sockets)
-        if self._wake_w is not None:
-            try:
-                self._wake_w.send(b"x")
-            except OSError:
-                pass
+            self._dismiss_pending_pipes("the host is shutting down")
+        self._wake()
         if connection is not None:
             connection.close("host closed the IPC server")
-        for sock in hellos:
-            _shutdown(sock)
         deadline = time.monotonic() + timeout
         current = threading.current_thread()
         for thread in list(self._threads):
             if thread is not current:
                 thread.join(max(0.0, deadline - time.monotonic()))
-        for sock in (self._listener, self._wake_r, self._wake_w):
-            if sock is not None:
-                sock.close()
+        for closable in (self._listener, self._wake_r, self._wake_w):
+            if closable is not None:
+                closable.close()
         self._listener = self._wake_r = self._wake_w = None
-        self._remove_socket_dir()
+        self._stop_listening()
 
-    def _remove_socket_dir(self):
+    def _wake(self):
+        """Makes the accept loop return."""
+        if self._wake_w is not None:
+            try:
+                self._wake_w.send(b"x")
+            except OSError:
+                pass
+        if self.transport == "pipe" and self._listener is not None:
+            self._listener.stop()
+
+    def _stop_listening(self):
+        """Once a sidecar is in, nobody else may connect: the socket file or pipe goes away."""
         with self._lock:
             directory, self._socket_dir = self._socket_dir, None
         if directory is not None:
+            # Also leaves nothing in the temp dir if this process is killed later.
             shutil.rmtree(directory, ignore_errors=True)
+        if self.transport == "pipe" and self._listener is not None:
+            self._listener.stop()
 
-    # --- accepting ---------------------------------------------------------------------------
+    # --- threads -----------------------------------------------------------------------------
 
     def _spawn(self, target, name, *args):
         thread = threading.Thread(target=self._run_tracked, args=(target,) + args, name=name)
         thread.daemon = True
-        with self._lock:
+        with self._lock:  # started under the lock: close() never sees an unstarted thread
             self._threads.add(thread)
-        thread.start()
+            thread.start()
         return thread
 
     def _run_tracked(self, target, *args):
         try:
             target(*args)
+        except Exception:
+            log.exception("IPC thread %s failed", threading.current_thread().name)
         finally:
             with self._lock:
                 self._threads.discard(threading.current_thread())
 
-    def _accept_loop(self):
-        listener, wake = self._listener, self._wake_r
-        while True:
+    # --- sockets: one thread accepts and reads every pending hello ---------------------------
+
+    def _socket_loop(self):
+        selector = selectors.DefaultSelector()
+        candidates = collections.OrderedDict()  # socket -> _Candidate, oldest first
+        try:
+            selector.register(self._listener, selectors.EVENT_READ)
+            selector.register(self._wake_r, selectors.EVENT_READ)
+            while not self._closing:
+                events = selector.select(_time_left(candidates))
+                accept = False
+                for key, _ in events:
+                    if key.fileobj is self._wake_r:
+                        return
+                    if key.fileobj is self._listener:
+                        accept = True
+                    elif key.fileobj in candidates:
+                        self._guarded(self._read_hello, candidates, selector, key.fileobj)
+                self._expire(candidates, selector)
+                if self._claimed:
+                    self._drop_all(candidates, selector, "a sidecar is already connected to this host")
+                if accept:
+                    self._guarded(self._accept_some, candidates, selector)
+        finally:
+            self._drop_all(candidates, selector, None)
+            selector.close()
+
+    def _guarded(self, step, candidates, selector, sock=None):
+        """Runs one step of the loop; a bug in it costs at most that peer, never the loop."""
+        try:
+            step(candidates, selector, *(() if sock is None else (sock,)))
+        except Exception:
+            log.exception("IPC accept loop step failed")
+            if sock is not None and candidates.pop(sock, None) is not None:
+                try:
+                    selector.unregister(sock)
+                except (KeyError, ValueError):
+                    pass
+                _refuse(sock, None, None)
+
+    def _accept_some(self, candidates, selector):
+        for _ in range(_ACCEPTS_PER_TURN):
             try:
-                readable, _, _ = select.select([listener, wake], [], [])
-            except (OSError, ValueError):
+                sock, _ = self._listener.accept()
+            except (BlockingIOError, InterruptedError):
                 return
-            if wake in readable or self._closing:
-                return
-            try:
-                sock, _ = listener.accept()
             except OSError as exc:
-                if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.ECONNABORTED, errno.EINTR):
+                if exc.errno == errno.ECONNABORTED:
                     continue
+                # Out of descriptors (EMFILE...): free the oldest pending one and retry next turn.
+                log.warning("IPC accept failed: %s", exc)
+                if candidates:
+                    self._evict(candidates, selector)
+                else:
+                    time.sleep(0.05)  # nothing of ours to free: do not spin on a full table
                 return
-            self._admit(sock)
+            with self._lock:
+                self._accepted += 1
+                refusal = _late_refusal(self._claimed, self._closing)
+            if refusal is not None:
+                self._drop(sock, None, refusal)
+                continue
+            try:
+                if self.transport == "tcp":
+                    # Small request/answer lines: Nagle + delayed ACK would add ~40 ms to each.
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                sock.setblocking(False)
+            except OSError as exc:
+                self._drop(sock, None, "socket setup failed: {}".format(exc), quiet=True)
+                continue
+            while len(candidates) >= MAX_PENDING_HELLOS:
+                self._evict(candidates, selector)
+            reader = rpc.LineReader(sock, max_line=rpc.MAX_HELLO_LINE)
+            deadline = time.monotonic() + self.hello_timeout
+            candidates[sock] = _Candidate(sock, reader, deadline)
+            selector.register(sock, selectors.EVENT_READ)
 
-    def _admit(self, sock):
-        with self._lock:
-            refusal = None
-            if self._closing:
-                refusal = "the host is shutting down"
-            elif self._claimed:
-                refusal = "a sidecar is already connected to this host"
-            elif len(self._open_sockets) >= MAX_PENDING_HELLOS:
-                refusal = "too many unauthenticated connections"
-            else:
-                self._open_sockets.add(sock)
-        if refusal is not None:
-            log.warning("dropping IPC connection: %s", refusal)
-            _refuse(sock, None, refusal)
+    def _read_hello(self, candidates, selector, sock):
+        candidate = candidates[sock]
+        try:
+            line = _first_line(candidate.reader)
+        except (BlockingIOError, InterruptedError):
+            return  # the rest of the line is still on its way
+        except rpc.LineTooLong as exc:
+            line, failure = None, (_too_long_message(exc), rpc.INVALID_REQUEST, False)
+        except OSError as exc:
+            line, failure = None, ("read failed: {}".format(exc), rpc.UNAUTHORIZED, True)
+        else:
+            failure = None if line is not None else ("closed before auth.hello", None, True)
+        del candidates[sock]
+        selector.unregister(sock)
+        if failure is not None:
+            text, code, quiet = failure
+            self._drop(sock, None, text, code or rpc.UNAUTHORIZED, quiet=quiet)
             return
-        self._spawn(self._serve, "mcp-sidecar-ipc-conn", sock)
+        connection = self._judge_guarded(sock, candidate.reader, line)
+        if connection is not None:
+            self._spawn(connection.run, "mcp-sidecar-ipc-conn")
 
-    def _serve(self, sock):
+    def _expire(self, candidates, selector):
+        now = time.monotonic()
+        while candidates:
+            sock, candidate = next(iter(candidates.items()))
+            if candidate.deadline > now:
+                return
+            del candidates[sock]
+            selector.unregister(sock)
+            self._drop(sock, None, "no auth.hello within {:g} s".format(self.hello_timeout))
+
+    def _evict(self, candidates, selector):
+        sock, _ = candidates.popitem(last=False)
+        selector.unregister(sock)
+        self._drop(sock, None, _EVICTED)
+
+    def _drop_all(self, candidates, selector, text):
+        while candidates:
+            sock, _ = candidates.popitem(last=False)
+            try:
+                selector.unregister(sock)
+            except (KeyError, ValueError):
+                pass
+            if text is None:
+                _refuse(sock, None, None)
+            else:
+                self._drop(sock, None, text)
+
+    # --- named pipe (Windows): an accept thread, one thread per pending peer -----------------
+
+    def _pipe_loop(self):
+        while True:
+            stream = self._listener.accept()
+            if stream is None:
+                return
+            with self._lock:
+                self._accepted += 1
+                refusal = _late_refusal(self._claimed, self._closing)
+                if refusal is None:
+                    while len(self._pipe_candidates) >= MAX_PENDING_HELLOS:
+                        oldest, _ = self._pipe_candidates.popitem(last=False)
+                        self._dismiss_pipe(oldest, _EVICTED)
+                    self._pipe_candidates[stream] = None
+            if refusal is not None:
+                self._drop(stream, None, refusal)
+                continue
+            self._spawn(self._serve_pipe, "mcp-sidecar-ipc-conn", stream)
+
+    def _serve_pipe(self, stream):
+        deadline = time.monotonic() + self.hello_timeout
+        reader = rpc.LineReader(_DeadlineStream(stream, deadline), max_line=rpc.MAX_HELLO_LINE)
         connection = None
         try:
-            connection = self._hello(sock)
+            try:
+                line = _first_line(reader)
+            except socket.timeout:
+                return self._drop(stream, None, "no auth.hello within {:g} s".format(self.hello_timeout))
+            except rpc.LineTooLong as exc:
+                return self._drop(stream, None, _too_long_message(exc), rpc.INVALID_REQUEST)
+            except OSError as exc:
+                line, failure = None, "read failed: {}".format(exc)
+            except Exception as exc:
+                log.exception("IPC hello read failed")
+                return self._drop(stream, None, "internal error: {}".format(type(exc).__name__))
+            else:
+                failure = "closed before auth.hello"
+            if line is None:
+                with self._lock:
+                    dismissed = self._pipe_dismissed.pop(stream, None)
+                if dismissed is not None:  # we shut it down: say why
+                    return self._drop(stream, None, dismissed)
+                return self._drop(stream, None, failure, quiet=True)
+            connection = self._judge_guarded(stream, reader, line)
         finally:
             with self._lock:
-                self._open_sockets.discard(sock)
+                self._pipe_candidates.pop(stream, None)
+                self._pipe_dismissed.pop(stream, None)
         if connection is not None:
             connection.run()
 
-    def _hello(self, sock):
-        """Runs the handshake; returns the authenticated Connection or None (socket closed)."""
-        deadline = time.monotonic() + self.hello_timeout
-        reader = rpc.LineReader(_DeadlineSocket(sock, deadline), max_line=rpc.MAX_HELLO_LINE)
+    def _dismiss_pipe(self, stream, reason):
+        """(Lock held.) Wakes a pending pipe peer's thread, which drops it saying ``reason``."""
+        self._pipe_dismissed[stream] = reason
+        _shutdown(stream)
+
+    def _dismiss_pending_pipes(self, reason, keep=None):
+        """(Lock held.)"""
+        while self._pipe_candidates:
+            stream, _ = self._pipe_candidates.popitem(last=False)
+            if stream is not keep:
+                self._dismiss_pipe(stream, reason)
+
+    # --- the hello itself (every transport) --------------------------------------------------
+
+    def _judge_guarded(self, stream, reader, line):
         try:
-            line = reader.readline()
-            while line is not None and not line.strip():
-                line = reader.readline()
-        except socket.timeout:
-            return self._drop(sock, None, "no auth.hello within {:g} s".format(self.hello_timeout))
-        except rpc.LineTooLong as exc:
-            return self._drop(sock, None, _too_long_message(exc), rpc.INVALID_REQUEST)
-        except OSError as exc:
-            return self._drop(sock, None, "read failed: {}".format(exc), quiet=True)
-        if line is None:
-            return self._drop(sock, None, "closed before auth.hello", quiet=True)
+            return self._judge(stream, reader, line)
+        except Exception as exc:
+            log.exception("IPC hello handling failed")
+            return self._drop(stream, None, "internal error: {}".format(type(exc).__name__))
+
+    def _judge(self, stream, reader, line):
+        """Checks the first line; returns the authenticated Connection or None (peer dropped)."""
         try:
             message = rpc.decode(line)
         except ValueError as exc:
-            return self._drop(sock, None, "parse error: {}".format(exc), rpc.PARSE_ERROR)
+            return self._drop(stream, None, "parse error: {}".format(exc), rpc.PARSE_ERROR)
         id = _valid_id(message.get("id")) if isinstance(message, dict) else None
         if (
             not isinstance(message, dict)
-            or message.get("method") != "auth.hello"
+            or message.get("method") != proto.AUTH_HELLO
             or "id" not in message
         ):
             return self._drop(
-                sock, id, "unauthorized: the first message must be the auth.hello request"
+                stream, id, "unauthorized: the first message must be the auth.hello request"
             )
         params = message.get("params")
         token = params.get("token") if isinstance(params, dict) else None
-        if not isinstance(token, str) or not hmac.compare_digest(
-            token.encode("utf-8"), self._token
-        ):
-            return self._drop(sock, id, "unauthorized: bad token")
+        if not isinstance(token, str) or not hmac.compare_digest(_token_bytes(token), self._token):
+            return self._drop(stream, id, "unauthorized: bad token")
         with self._lock:
-            refusal = None
-            if self._claimed or self._closing:
-                refusal = "a sidecar is already connected to this host"
-            else:
+            refusal = _late_refusal(self._claimed, self._closing)
+            if refusal is None:
                 self._claimed = True
+                self._dismiss_pending_pipes(_late_refusal(True, False), keep=stream)
         if refusal is not None:
-            return self._drop(sock, id, refusal)
-        sock.settimeout(None)
-        reader.rebind(sock, rpc.MAX_LINE)  # keeps whatever the peer pipelined after the hello
+            return self._drop(stream, id, refusal)
+        stream.settimeout(None)
+        reader.rebind(stream, rpc.MAX_LINE)  # keeps whatever the peer pipelined after the hello
         connection = Connection(
-            sock, reader, self._on_request, self._on_notification, self._on_close
+            stream, reader, self._on_request, self._on_notification, self._on_close
         )
         connection.peer = dict(params)
         connection.peer.pop("token", None)
-        # Nobody else may connect now: unlinking the socket makes that so, and leaves nothing in
-        # the temp dir even if this process is killed without a chance to clean up.
-        self._remove_socket_dir()
+        self._stop_listening()
         # Answer before publishing the connection: nothing (tools.changed) may overtake the hello.
-        connection.send(
-            rpc.response(id, {"protocol": rpc.PROTOCOL_VERSION, "host": HOST_NAME}), quiet=True
-        )
+        welcome = {"protocol": rpc.PROTOCOL_VERSION, "host": HOST_NAME}
+        if self._capabilities is not None:
+            welcome["capabilities"] = self._capabilities
+        connection.send(rpc.response(id, welcome), quiet=True)
         with self._connected:
             self._connection = connection
             closing = self._closing
@@ -551,26 +762,70 @@ class IpcServer(object):
         log.debug("sidecar authenticated: %s", connection.peer)
         return connection
 
-    def _drop(self, sock, id, text, code=rpc.UNAUTHORIZED, quiet=False):
-        log.warning("dropping IPC connection: %s", text)
-        _refuse(sock, id, None if quiet else text, code)
+    def _drop(self, stream, id, text, code=rpc.UNAUTHORIZED, quiet=False):
+        with self._lock:
+            self._refused += 1
+            self._refusals.append(text)
+            refused = self._refused
+        if refused <= _REFUSALS_WARNED:
+            log.warning("dropping IPC connection: %s", text)
+            if refused == _REFUSALS_WARNED:
+                log.warning("further dropped IPC connections are logged at debug level")
+        else:
+            log.debug("dropping IPC connection: %s", text)
+        _refuse(stream, id, None if quiet else text, code)
         return None
 
 
-def _refuse(sock, id, text, code=rpc.UNAUTHORIZED):
-    """Best effort: tell the peer why, then close."""
+_EVICTED = "evicted before its auth.hello: newer connections are waiting"
+
+
+def _token_bytes(token):
+    # A lone surrogate ("\ud800") cannot be UTF-8; surrogatepass gives bytes that never match.
+    return token.encode("utf-8", "surrogatepass")
+
+
+def _first_line(reader):
+    """The first non-blank line (None at EOF); blank keep-alive lines before it are skipped."""
+    line = reader.readline()
+    while line is not None and not line.strip():
+        line = reader.readline()
+    return line
+
+
+def _late_refusal(claimed, closing):
+    if closing:
+        return "the host is shutting down"
+    if claimed:
+        return "a sidecar is already connected to this host"
+    return None
+
+
+def _time_left(candidates):
+    """Seconds until the oldest pending hello expires (None: nothing pending)."""
+    if not candidates:
+        return None
+    oldest = next(iter(candidates.values()))
+    return max(0.0, oldest.deadline - time.monotonic())
+
+
+def _refuse(stream, id, text, code=rpc.UNAUTHORIZED):
+    """Best effort and never blocking: tell the peer why, then close."""
     if text is not None:
         try:
-            sock.settimeout(1.0)
-            sock.sendall(rpc.encode(rpc.error_response(id, rpc.RpcError(code, text))))
+            stream.settimeout(0)
+            stream.sendall(rpc.encode(rpc.error_response(id, rpc.RpcError(code, text))))
         except (OSError, ValueError):
             pass
-    _shutdown(sock)
-    sock.close()
-
-
-def _shutdown(sock):
+    _shutdown(stream)
     try:
-        sock.shutdown(socket.SHUT_RDWR)
+        stream.close()
+    except OSError:
+        pass
+
+
+def _shutdown(stream):
+    try:
+        stream.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass

@@ -23,6 +23,9 @@ INVALID_ARGUMENTS = -32002
 TIMEOUT = -32003
 UNAUTHORIZED = -32004
 HANDLER_ERROR = -32005
+RESOURCE_NOT_FOUND = -32006
+PROMPT_NOT_FOUND = -32007
+CAPABILITY_MISSING = -32008
 
 # The protocol's own error codes carry data {"kind": name}.
 KIND_BY_CODE = {
@@ -31,6 +34,9 @@ KIND_BY_CODE = {
     TIMEOUT: "timeout",
     UNAUTHORIZED: "unauthorized",
     HANDLER_ERROR: "handler_error",
+    RESOURCE_NOT_FOUND: "resource_not_found",
+    PROMPT_NOT_FOUND: "prompt_not_found",
+    CAPABILITY_MISSING: "capability_missing",
 }
 
 
@@ -96,7 +102,12 @@ def error_response(id, error):
 def encode(message, max_line=MAX_LINE):
     """One message as one line of bytes; strict JSON (no NaN), never a raw newline inside."""
     data = json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    line = data.encode("utf-8")
+    try:
+        line = data.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from the peer: only a \u escape can carry it
+        line = json.dumps(
+            message, ensure_ascii=True, separators=(",", ":"), allow_nan=False
+        ).encode("ascii")
     if len(line) > max_line:
         raise MessageTooLarge(
             "message is {} bytes; the IPC line cap is {} bytes".format(len(line), max_line)
@@ -145,7 +156,8 @@ class LineReader(object):
             self._scanned = len(self._buffer)
             if self._scanned > self.max_line + 1:  # +1: a tolerated trailing \r
                 raise LineTooLong(self.max_line)
-            chunk = self._sock.recv(self._CHUNK)
+            # Never past the cap (+ \r\n): a pending hello holds at most 64 KiB, not a chunk more.
+            chunk = self._sock.recv(min(self._CHUNK, self.max_line + 2 - len(self._buffer)))
             if not chunk:
                 return None
             self._buffer += chunk

@@ -13,6 +13,7 @@ import threading
 import time
 
 from ._errors import SidecarStartError
+from ._winjob import KillOnCloseJob
 
 log = logging.getLogger("mcp_sidecar.sidecar")
 
@@ -85,6 +86,8 @@ class SidecarProcess(object):
             if log_handle is not None:
                 log_handle.close()  # the child has its own copy
         self.pid = self.proc.pid
+        # Windows: it dies with the host even when the host is killed hard (no-op elsewhere).
+        self._job = KillOnCloseJob(self.proc._handle if os.name == "nt" else None)
         self._spawn(self._watch_stdout, "mcp-sidecar-stdout", self.proc.stdout)
         if self.proc.stderr is not None:
             self._spawn(self._drain_stderr, "mcp-sidecar-stderr", self.proc.stderr)
@@ -169,9 +172,13 @@ class SidecarProcess(object):
         shown = timeout if shown_timeout is None else shown_timeout
         raise NotReady("did not print READY within {:g} s".format(shown))
 
-    def failure_message(self, reason):
-        """``reason`` plus the command and the sidecar's last output (call after stop)."""
-        message = "mcp-sidecar {}\ncommand: {}".format(reason, " ".join(self.argv))
+    def failure_message(self, reason, ipc=None):
+        """``reason``, what the IPC endpoint saw, the command and the sidecar's last output
+        (call after stop)."""
+        message = "mcp-sidecar {}".format(reason)
+        if ipc:
+            message += "; {}".format(ipc)
+        message += "\ncommand: {}".format(" ".join(self.argv))
         tail = self.output_tail()
         if tail:
             message += "\n--- sidecar output (last lines) ---\n" + tail
@@ -208,7 +215,8 @@ class SidecarProcess(object):
         return self.proc.returncode
 
     def close(self, timeout=2.0):
-        """Joins the output threads and closes the pipes (call after stop)."""
+        """Joins the output threads and closes the pipes and the job (call after stop)."""
+        self._job.close()
         deadline = time.monotonic() + timeout
         for thread, stream in self._threads:
             if thread is not threading.current_thread():

@@ -1,7 +1,8 @@
 """A tool's inputSchema: derived from the handler's signature, and a minimal validator.
 
 Validation covers what the protocol promises (required keys, top-level JSON types,
-``additionalProperties: false``); anything deeper is the handler's business.
+``additionalProperties: false``), following ``$ref`` into ``$defs``/``definitions``; anything
+deeper is the handler's business. A given schema passes through as written (2020-12 keywords).
 """
 
 import inspect
@@ -23,8 +24,11 @@ class SchemaError(ValueError):
     """Arguments do not match the schema; the message says which argument and why."""
 
 
-def schema_from_signature(handler):
-    """``{"type": "object", ...}`` with a property per parameter; required = no default."""
+def schema_from_signature(handler, skip=()):
+    """``{"type": "object", ...}`` with a property per parameter; required = no default.
+
+    Parameters named in ``skip`` (the ToolContext's ``ctx``) are left out.
+    """
     try:
         signature = inspect.signature(handler)
     except (TypeError, ValueError):
@@ -37,6 +41,8 @@ def schema_from_signature(handler):
             open_ended = True
             continue
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.POSITIONAL_ONLY):
+            continue
+        if parameter.name in skip:
             continue
         prop = {}
         json_type = _JSON_TYPE_OF_ANNOTATION.get(parameter.annotation)
@@ -53,11 +59,18 @@ def schema_from_signature(handler):
     return schema
 
 
-def normalize_schema(schema):
-    """A copy of a user-supplied inputSchema; MCP requires a top-level object schema."""
+def normalize_schema(schema, skip=()):
+    """A copy of a user-supplied inputSchema; MCP requires a top-level object schema.
+
+    Keys named in ``skip`` are removed from ``properties`` and ``required``.
+    """
     if not isinstance(schema, dict):
         raise TypeError("input_schema must be a dict, not {}".format(type(schema).__name__))
     schema = dict(schema)
+    if skip and isinstance(schema.get("properties"), dict):
+        schema["properties"] = {k: v for k, v in schema["properties"].items() if k not in skip}
+    if skip and isinstance(schema.get("required"), list):
+        schema["required"] = [k for k in schema["required"] if k not in skip]
     kind = schema.setdefault("type", "object")
     if kind != "object":
         raise ValueError('input_schema must have "type": "object", not {!r}'.format(kind))
@@ -92,8 +105,26 @@ def _matches(value, json_type):
     return actual == json_type
 
 
+def resolve(root, schema, depth=0):
+    """``schema`` with a local ``$ref`` (``#/$defs/X``, ``#/definitions/X``) followed."""
+    while isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and depth < 32:
+        ref = schema["$ref"]
+        if not ref.startswith("#/"):
+            return schema  # remote refs are not fetched
+        target = root
+        for part in ref[2:].split("/"):
+            part = part.replace("~1", "/").replace("~0", "~")
+            if not isinstance(target, dict) or part not in target:
+                raise SchemaError("unresolvable $ref {}".format(ref))
+            target = target[part]
+        schema, depth = target, depth + 1
+    return schema
+
+
 def validate(schema, arguments):
     """Checks ``arguments`` against ``schema``; returns them (integral floats made int)."""
+    root = schema
+    schema = resolve(root, schema)
     if not isinstance(arguments, dict):
         raise SchemaError("arguments must be an object, got {}".format(json_type_name(arguments)))
     for name in schema.get("required", ()):
@@ -106,7 +137,11 @@ def validate(schema, arguments):
                 raise SchemaError("unexpected argument '{}'".format(name))
     checked = dict(arguments)
     for name, value in arguments.items():
-        prop = properties.get(name)
+        prop = resolve(root, properties.get(name))
+        if isinstance(prop, dict) and isinstance(value, dict) and prop.get("type") == "object":
+            for key in prop.get("required", ()):
+                if key not in value:
+                    raise SchemaError("argument '{}' is missing required key '{}'".format(name, key))
         if not isinstance(prop, dict) or "type" not in prop:
             continue
         types = prop["type"] if isinstance(prop["type"], list) else [prop["type"]]

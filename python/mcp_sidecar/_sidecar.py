@@ -1,6 +1,7 @@
 """``McpSidecar``: start the sidecar, serve its IPC calls with the host's tools, stop it."""
 
 import atexit
+import inspect
 import logging
 import os
 import secrets
@@ -9,18 +10,20 @@ import time
 import weakref
 
 from . import _jsonrpc as rpc
+from . import _protocol as proto
 from ._calls import CALL_MODES, Call, make_executor
+from ._context import ToolContext
 from ._errors import ConnectionLostError, SidecarError, SidecarStartError
-from ._ipc import IpcServer, default_transport
+from ._ipc import DEFAULT_HELLO_TIMEOUT, IpcServer, check_transport, default_transport
 from ._locate import get_binary_path
 from ._process import NotReady, SidecarProcess, describe_exit
-from ._tools import Tool, ToolRegistry
+from ._prompts import Prompt, PromptRegistry
+from ._resources import Resource, ResourceRegistry, ResourceTemplate
+from ._tools import Tool, ToolRegistry, run_tool
 
 log = logging.getLogger("mcp_sidecar")
 
 TOKEN_ENV = "MCP_SIDECAR_TOKEN"
-
-_NEW, _RUNNING, _STOPPING, _STOPPED = "new", "running", "stopping", "stopped"
 
 # Safety net: sidecars still running when the interpreter exits are stopped.
 _live = weakref.WeakSet()
@@ -43,8 +46,9 @@ class McpSidecar(object):
     ``handler(**arguments)``. ``binary``: the sidecar's path, or an argv prefix such as
     ``["wine", "mcp-sidecar.exe"]``; default ``get_binary_path()``. ``env``: extra
     environment variables for the sidecar, on top of ``os.environ``. ``extra_args``: more
-    sidecar flags (e.g. ``["--log-level", "debug"]``). ``hello_timeout``: seconds an IPC peer
-    has to authenticate.
+    sidecar flags (e.g. ``["--log-level", "debug"]``). ``ipc``: the IPC transport, ``"pipe"``
+    (a named pipe, the Windows default), ``"unix"`` (the POSIX default) or ``"tcp"`` (loopback).
+    ``hello_timeout``: seconds an IPC peer has, from connecting, to authenticate.
     """
 
     def __init__(
@@ -61,12 +65,12 @@ class McpSidecar(object):
         log_file=None,
         extra_args=(),
         env=None,
-        hello_timeout=5.0,
+        hello_timeout=DEFAULT_HELLO_TIMEOUT,
     ):
         if call_mode not in CALL_MODES:
             raise ValueError("call_mode must be 'thread' or 'main', not {!r}".format(call_mode))
-        if ipc not in (None, "unix", "tcp"):
-            raise ValueError("ipc must be None, 'unix' or 'tcp', not {!r}".format(ipc))
+        if ipc is not None:
+            check_transport(ipc)
         if tool_timeout is None or tool_timeout <= 0:
             raise ValueError("tool_timeout must be a positive number of seconds")
         self.host = host
@@ -82,14 +86,17 @@ class McpSidecar(object):
         self.env = dict(env) if env is not None else None
         self.hello_timeout = hello_timeout
         self._registry = ToolRegistry()
+        self._resources = ResourceRegistry()
+        self._prompts = PromptRegistry()
+        self._contexts = {}  # call id → ToolContext of the tool calls in flight
+        self._contexts_lock = threading.Lock()
         self._lock = threading.RLock()
-        self._state = _NEW
+        self._state = proto.NEW
         self._token = None
         self._server = None
         self._process = None
         self._executor = None
         self._bound_port = None
-        self._ready_info = {}
         self._lost_reason = None
         if isinstance(tools, dict):
             tools = tools.items()
@@ -131,30 +138,111 @@ class McpSidecar(object):
         return self._registry.names()
 
     def _tools_changed(self):
+        self._notify(proto.TOOLS_CHANGED)
+
+    def _notify(self, method, params=None):
+        """A notification to the sidecar if it is connected (dropped otherwise)."""
         connection = self._server.connection if self._server is not None else None
         if connection is not None and not connection.closed:
             try:
-                connection.notify("tools.changed")
+                connection.notify(method, params)
             except SidecarError as exc:
-                log.debug("tools.changed not sent: %s", exc)
+                log.debug("%s not sent: %s", method, exc)
+
+    # --- resources ---------------------------------------------------------------------------
+
+    def register_resource(self, uri, reader, name=None, description="", mime_type=None):
+        """Adds (or replaces) a resource; ``reader()`` returns str (text) or bytes (blob)."""
+        self._resources.add(Resource(uri, reader, name, description, mime_type))
+        self._notify(proto.RESOURCES_CHANGED)
+        return reader
+
+    def register_resource_template(
+        self, uri_template, reader, name=None, description="", mime_type=None, complete=None
+    ):
+        """Adds an RFC 6570 simple template (``test://items/{id}``); ``reader(**variables)``.
+
+        ``complete(argument_name, partial_value)`` → list of str answers ``completion/complete``.
+        """
+        self._resources.add(
+            ResourceTemplate(uri_template, reader, name, description, mime_type, complete)
+        )
+        self._notify(proto.RESOURCES_CHANGED)
+        return reader
+
+    def resource(self, uri, name=None, description="", mime_type=None, complete=None):
+        """Decorator form: ``@sidecar.resource("scene://objects")``; a URI with ``{var}`` is a
+        template."""
+
+        def decorate(reader):
+            if "{" in uri:
+                self.register_resource_template(uri, reader, name, description, mime_type, complete)
+            else:
+                self.register_resource(uri, reader, name, description, mime_type)
+            return reader
+
+        return decorate
+
+    def unregister_resource(self, uri):
+        """Removes a resource (or a template, by its template); returns whether it existed."""
+        removed = self._resources.remove(uri)
+        if removed:
+            self._notify(proto.RESOURCES_CHANGED)
+        return removed
+
+    def notify_resource_updated(self, uri):
+        """``notifications/resources/updated`` to the MCP sessions subscribed to ``uri`` only."""
+        self._notify(proto.RESOURCE_UPDATED, {"uri": uri})
+
+    # --- prompts -----------------------------------------------------------------------------
+
+    def register_prompt(self, name, render, description="", arguments=None, complete=None):
+        """Adds (or replaces) a prompt; ``render(**arguments)`` returns content.
+
+        ``arguments``: ``[{"name", "description", "required"}]``; ``complete(argument_name,
+        partial_value)`` → list of str answers ``completion/complete``.
+        """
+        if not description:
+            description = (inspect.getdoc(render) or "").strip()
+        self._prompts.add(Prompt(name, render, description, arguments, complete))
+        self._notify(proto.PROMPTS_CHANGED)
+        return render
+
+    def prompt(self, name=None, description="", arguments=None, complete=None):
+        """Decorator form of ``register_prompt``: ``@sidecar.prompt()``; the name defaults to the
+        function's."""
+        if callable(name):  # used bare, as @sidecar.prompt
+            return self.register_prompt(name.__name__, name)
+
+        def decorate(render):
+            self.register_prompt(name or render.__name__, render, description, arguments, complete)
+            return render
+
+        return decorate
+
+    def unregister_prompt(self, name):
+        """Removes a prompt; returns whether it existed."""
+        removed = self._prompts.remove(name)
+        if removed:
+            self._notify(proto.PROMPTS_CHANGED)
+        return removed
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     def start(self, timeout=10.0):
         """Starts the sidecar and returns its HTTP port once it printed ``READY <port>``."""
         with self._lock:
-            if self._state == _RUNNING:
+            if self._state == proto.RUNNING:
                 raise SidecarError("the sidecar is already running")
-            if self._state == _STOPPING:
+            if self._state == proto.STOPPING:
                 raise SidecarError("the sidecar is stopping")
-            self._state = _RUNNING
+            self._state = proto.RUNNING
             self._lost_reason = None
             self._bound_port = None
-            self._ready_info = {}
         try:
             return self._start(timeout)
         except BaseException:
-            if self._state != _STOPPED:
+            if self._state != proto.STOPPED:
                 self._teardown(timeout=0.0)
             raise
 
@@ -170,6 +258,7 @@ class McpSidecar(object):
             on_close=self._on_connection_closed,
             transport=self.ipc,
             hello_timeout=self.hello_timeout,
+            capabilities=proto.HOST_CAPABILITIES,
         )
         endpoint = self._server.start()
         argv = command + self._arguments(endpoint)
@@ -182,8 +271,9 @@ class McpSidecar(object):
         try:
             port = self._process.wait_ready(max(0.0, deadline - time.monotonic()), timeout)
         except NotReady as exc:
+            admissions = self._server.admissions()
             self._teardown(timeout=0.0)
-            raise SidecarStartError(self._process.failure_message(exc.args[0]))
+            raise SidecarStartError(self._process.failure_message(exc.args[0], admissions))
         self._bound_port = port
         log.info("mcp-sidecar %s ready at %s", self._process.pid, self.url)
         return port
@@ -221,14 +311,14 @@ class McpSidecar(object):
         Idempotent. Returns the sidecar's exit code (None if it was never started).
         """
         with self._lock:
-            if self._state in (_NEW, _STOPPING, _STOPPED):
+            if self._state in (proto.NEW, proto.STOPPING, proto.STOPPED):
                 return self._process.returncode if self._process is not None else None
-            self._state = _STOPPING
+            self._state = proto.STOPPING
         return self._teardown(timeout)
 
     def _teardown(self, timeout):
         with self._lock:
-            self._state = _STOPPING
+            self._state = proto.STOPPING
         deadline = time.monotonic() + max(0.0, timeout)
         process, server, executor = self._process, self._server, self._executor
         connection = server.connection if server is not None else None
@@ -240,7 +330,7 @@ class McpSidecar(object):
         ):
             try:
                 connection.request(
-                    "lifecycle.shutdown", {}, timeout=max(0.05, deadline - time.monotonic())
+                    proto.LIFECYCLE_SHUTDOWN, {}, timeout=max(0.05, deadline - time.monotonic())
                 )
             except (SidecarError, rpc.RpcError) as exc:
                 log.debug("lifecycle.shutdown: %s", exc)
@@ -255,11 +345,11 @@ class McpSidecar(object):
             process.close()
         _live.discard(self)
         with self._lock:
-            self._state = _STOPPED
+            self._state = proto.STOPPED
         return code
 
     def __enter__(self):
-        if self._state != _RUNNING:
+        if self._state != proto.RUNNING:
             self.start()
         return self
 
@@ -309,7 +399,7 @@ class McpSidecar(object):
 
     def is_alive(self):
         """True while the sidecar runs and its IPC connection is up."""
-        if self._state != _RUNNING or self._process is None or self._lost_reason is not None:
+        if self._state != proto.RUNNING or self._process is None or self._lost_reason is not None:
             return False
         return self._process.alive()
 
@@ -335,27 +425,81 @@ class McpSidecar(object):
     # --- IPC callbacks (read thread) ---------------------------------------------------------
 
     def _on_request(self, method, params, reply):
-        if method == "tool.list":
+        # Host code (handlers, readers, renderers, completions) runs on the executor; lists here.
+        if method == proto.TOOL_LIST:
             reply.result(self._registry.list_result())
-        elif method == "tool.call":
+        elif method == proto.TOOL_CALL:
             tool, arguments = self._registry.prepare(params)  # RpcError → error reply
-            self._executor.submit(Call(tool, arguments, reply))
-        elif method == "auth.hello":
+            self._executor.submit(self._tool_call(tool, arguments, params, reply))
+        elif method == proto.RESOURCE_LIST:
+            reply.result(self._resources.list_result())
+        elif method == proto.RESOURCE_READ:
+            run = self._resources.prepare_read(params)
+            self._executor.submit(Call("resource " + params["uri"], run, reply))
+        elif method == proto.PROMPT_LIST:
+            reply.result(self._prompts.list_result())
+        elif method == proto.PROMPT_GET:
+            run = self._prompts.prepare_get(params)
+            self._executor.submit(Call("prompt " + params["name"], run, reply))
+        elif method == proto.COMPLETION_COMPLETE:
+            complete, argument, value = self._completer(params)
+            if complete is None:
+                reply.result({"values": []})
+            else:
+                run = lambda: {"values": [str(v) for v in complete(argument, value) or ()]}
+                self._executor.submit(Call("completion", run, reply))
+        elif method == proto.AUTH_HELLO:
             raise rpc.RpcError(rpc.INVALID_REQUEST, "already authenticated")
         else:
             raise rpc.RpcError(rpc.METHOD_NOT_FOUND, "method not found: {}".format(method))
 
+    def _tool_call(self, tool, arguments, params, reply):
+        call_id = params.get("call")
+        ctx = None
+        if tool.wants_context:
+            ctx = ToolContext(
+                self._server.connection, call_id, params.get("progress"), self.tool_timeout
+            )
+        done = None
+        if ctx is not None and call_id is not None:
+            with self._contexts_lock:
+                self._contexts[call_id] = ctx
+
+            def done():
+                with self._contexts_lock:
+                    self._contexts.pop(call_id, None)
+
+        return Call("tool " + tool.name, lambda: run_tool(tool, arguments, ctx), reply, done)
+
+    def _completer(self, params):
+        """``completion.complete`` params → (complete function or None, argument, partial)."""
+        ref = params.get("ref") if isinstance(params, dict) else None
+        argument = params.get("argument") if isinstance(params, dict) else None
+        if not isinstance(ref, dict) or not isinstance(argument, dict):
+            raise rpc.RpcError(rpc.INVALID_PARAMS, "completion.complete needs 'ref' and 'argument'")
+        owner = None
+        if ref.get("type") == "ref/prompt":
+            owner = self._prompts.get(ref.get("name"))
+        elif ref.get("type") == "ref/resource":
+            owner = self._resources.template(ref.get("uri"))
+        complete = getattr(owner, "complete", None)
+        return complete, argument.get("name"), argument.get("value", "")
+
     def _on_notification(self, method, params):
-        if method == "lifecycle.ready" and isinstance(params, dict):
-            self._ready_info = dict(params)
-        else:
-            log.debug("ignoring notification %s", method)
+        if method == proto.TOOL_CANCEL and isinstance(params, dict):
+            with self._contexts_lock:
+                ctx = self._contexts.get(params.get("call"))
+            if ctx is not None:
+                ctx._cancel()
+            return
+        # lifecycle.ready carries nothing the host needs: READY on stdout gives the port.
+        log.debug("notification %s %s", method, params)
 
     def _on_connection_closed(self, reason):
         self._lost_reason = reason
         if self._executor is not None:
             self._executor.wake()
-        if self._state == _RUNNING:
+        if self._state == proto.RUNNING:
             code = self._process.returncode if self._process is not None else None
             log.warning(
                 "sidecar IPC connection closed: %s (sidecar %s)", reason, describe_exit(code)

@@ -1,13 +1,14 @@
 """The host's tool registry: registration, ``tool.list`` answers, and running one ``tool.call``."""
 
 import inspect
-import json
 import logging
 import re
 import threading
 
 from . import _jsonrpc as rpc
 from . import _schema
+from ._content import to_call_result
+from ._context import CONTEXT_PARAMETER
 
 log = logging.getLogger("mcp_sidecar.tools")
 
@@ -16,7 +17,7 @@ _TOOL_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 
 
 class Tool(object):
-    __slots__ = ("name", "handler", "description", "input_schema", "_signature")
+    __slots__ = ("name", "handler", "description", "input_schema", "wants_context", "_signature")
 
     def __init__(self, name, handler, description="", input_schema=None):
         if not isinstance(name, str) or not _TOOL_NAME.match(name):
@@ -31,13 +32,17 @@ class Tool(object):
             description = (inspect.getdoc(handler) or "").strip()
         self.description = description
         if input_schema is None:
-            self.input_schema = _schema.schema_from_signature(handler)
+            self.input_schema = _schema.schema_from_signature(handler, skip=(CONTEXT_PARAMETER,))
         else:
-            self.input_schema = _schema.normalize_schema(input_schema)
+            self.input_schema = _schema.normalize_schema(input_schema, skip=(CONTEXT_PARAMETER,))
         try:
             self._signature = inspect.signature(handler)
         except (TypeError, ValueError):
             self._signature = None
+        # A parameter named ctx receives the call's ToolContext.
+        self.wants_context = (
+            self._signature is not None and CONTEXT_PARAMETER in self._signature.parameters
+        )
 
     def to_json(self):
         return {
@@ -52,9 +57,14 @@ class Tool(object):
             arguments = _schema.validate(self.input_schema, arguments)
         except _schema.SchemaError as exc:
             raise rpc.RpcError(rpc.INVALID_ARGUMENTS, "{}: {}".format(self.name, exc))
+        if self.wants_context:
+            arguments.pop(CONTEXT_PARAMETER, None)  # the host supplies ctx, never the client
         if self._signature is not None:
+            bound = dict(arguments)
+            if self.wants_context:
+                bound[CONTEXT_PARAMETER] = None
             try:
-                self._signature.bind(**arguments)
+                self._signature.bind(**bound)
             except TypeError as exc:
                 raise rpc.RpcError(rpc.INVALID_ARGUMENTS, "{}: {}".format(self.name, exc))
         return arguments
@@ -103,8 +113,11 @@ class ToolRegistry(object):
         return tool, tool.check_arguments(arguments)
 
 
-def run_tool(tool, arguments):
+def run_tool(tool, arguments, ctx=None):
     """Calls the handler and converts its return value; handler failures become RpcError."""
+    if tool.wants_context:
+        arguments = dict(arguments)
+        arguments[CONTEXT_PARAMETER] = ctx
     try:
         value = tool.handler(**arguments)
     except Exception as exc:
@@ -117,20 +130,4 @@ def describe_exception(exc):
     return "{}: {}".format(type(exc).__name__, exc)
 
 
-def to_call_result(name, value):
-    """A handler's return value → ``tool.call`` result, per docs/ipc-protocol.md."""
-    if isinstance(value, str):
-        return {"content": [{"type": "text", "text": value}], "isError": False}
-    try:
-        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise rpc.RpcError(
-            rpc.HANDLER_ERROR,
-            "{}: tool {} returned a value that is not JSON: {}".format(
-                type(exc).__name__, name, exc
-            ),
-        )
-    result = {"content": [{"type": "text", "text": text}], "isError": False}
-    if isinstance(value, dict):
-        result["structuredContent"] = value
-    return result
+__all__ = ["Tool", "ToolRegistry", "run_tool", "describe_exception", "to_call_result"]

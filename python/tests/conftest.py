@@ -11,10 +11,13 @@ import pytest
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 PYTHON_DIR = os.path.dirname(TESTS_DIR)
 REPO_ROOT = os.path.dirname(PYTHON_DIR)
+SCRIPTS_DIR = os.path.join(REPO_ROOT, "scripts")
 
-# Import the package from this checkout even without PYTHONPATH (xtask sets it too).
-if PYTHON_DIR not in sys.path:
-    sys.path.insert(0, PYTHON_DIR)
+# Import the package from this checkout even without PYTHONPATH (xtask sets it too), and the
+# MCP client the tests drive the sidecar with (scripts/mcp_client.py, not part of the package).
+for path in (PYTHON_DIR, SCRIPTS_DIR):
+    if path not in sys.path:
+        sys.path.insert(0, path)
 
 EXE = "mcp-sidecar.exe" if os.name == "nt" else "mcp-sidecar"
 

@@ -2,7 +2,8 @@
 
 Environment:
   FAKE_MODE   ok (default) | exit (exit 1 with a message) | silent (never READY) | badtoken
-              | stubborn (ignores lifecycle.shutdown and SIGTERM)
+              | stubborn (ignores lifecycle.shutdown, SIGTERM and the IPC connection's end)
+              | nohello (connects, sends nothing) | noconnect (never connects)
   FAKE_CALLS  JSON list of [method, params] requests to send after READY
   FAKE_OUT    file that receives one JSON line per answer / event
 """
@@ -13,6 +14,10 @@ import socket
 import sys
 import threading
 import time
+
+# The package from this checkout (the protocol names), also when PYTHONPATH is unset.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from mcp_sidecar import _protocol as proto  # noqa: E402
 
 
 def parse_args(argv):
@@ -28,8 +33,41 @@ def parse_args(argv):
     return args
 
 
+class PipeSocket(object):
+    """The host's PipeStream (a named pipe's client end) as the little of a socket used here."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def sendall(self, data):
+        self.stream.sendall(data)
+
+    def makefile(self, mode):
+        return _PipeReader(self.stream)
+
+
+class _PipeReader(object):
+    def __init__(self, stream):
+        self.stream = stream
+        self.buffer = b""
+
+    def readline(self):
+        while b"\n" not in self.buffer:
+            chunk = self.stream.recv(65536)
+            if not chunk:
+                line, self.buffer = self.buffer, b""
+                return line
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line + b"\n"
+
+
 def connect(endpoint):
     kind, _, address = endpoint.partition(":")
+    if kind == "pipe":
+        from mcp_sidecar import _winpipe
+
+        return PipeSocket(_winpipe.connect(address))
     if kind == "unix":
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.connect(address)
@@ -77,12 +115,19 @@ def main():
     token = os.environ.get("MCP_SIDECAR_TOKEN", "")
     if mode == "badtoken":
         token = "wrong" + token
+    if mode == "noconnect":
+        time.sleep(60)
+        return
     peer = Peer(connect(args["ipc"]))
+    if mode == "nohello":
+        peer.read()  # until the host gives up on us
+        sys.stderr.write("fake sidecar: the host closed the connection before auth.hello\n")
+        sys.exit(3)
     peer.send(
         {
             "jsonrpc": "2.0",
             "id": 0,
-            "method": "auth.hello",
+            "method": proto.AUTH_HELLO,
             "params": {"token": token, "pid": os.getpid(), "version": "0.0.0", "protocol": 1},
         }
     )
@@ -90,7 +135,7 @@ def main():
     if hello is None or "error" in hello:
         sys.stderr.write("fake sidecar: hello refused: {}\n".format(hello))
         sys.exit(2)
-    peer.send({"jsonrpc": "2.0", "id": 1, "method": "tool.list", "params": {}})
+    peer.send({"jsonrpc": "2.0", "id": 1, "method": proto.TOOL_LIST, "params": {}})
     tools = peer.read()
     peer.record({"event": "tool.list", "answer": tools})
     if mode == "silent":
@@ -99,7 +144,7 @@ def main():
     peer.send(
         {
             "jsonrpc": "2.0",
-            "method": "lifecycle.ready",
+            "method": proto.LIFECYCLE_READY,
             "params": {"port": 1, "url": "http://127.0.0.1:1/mcp"},
         }
     )
@@ -136,10 +181,10 @@ def main():
                 time.sleep(60)
             sys.exit(3)
         method = message.get("method")
-        if method == "lifecycle.shutdown" and mode != "stubborn":
+        if method == proto.LIFECYCLE_SHUTDOWN and mode != "stubborn":
             peer.send({"jsonrpc": "2.0", "id": message["id"], "result": {}})
             sys.exit(0)
-        elif method == "tools.changed":
+        elif method == proto.TOOLS_CHANGED:
             peer.record({"event": "tools.changed"})
         else:
             peer.record({"event": "answer", "answer": message})

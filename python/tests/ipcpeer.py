@@ -1,13 +1,19 @@
-"""A scriptable IPC peer (a fake sidecar's socket end) for tests against the host's server."""
+"""A scriptable IPC peer (a fake sidecar's socket or pipe end) for tests against the host's server."""
 
 import json
 import socket
 import time
 
+from mcp_sidecar import _protocol as proto
+
 
 def connect(endpoint, timeout=5.0):
     kind, _, address = endpoint.partition(":")
-    if kind == "unix":
+    if kind == "pipe":
+        from mcp_sidecar import _winpipe
+
+        sock = _winpipe.connect(address, timeout)
+    elif kind == "unix":
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(timeout)
         sock.connect(address)
@@ -36,7 +42,7 @@ class Peer(object):
                 {
                     "jsonrpc": "2.0",
                     "id": id,
-                    "method": "auth.hello",
+                    "method": proto.AUTH_HELLO,
                     "params": {"token": token, "pid": 1, "version": "0.0.0", "protocol": 1},
                 }
             )

@@ -1,7 +1,7 @@
-"""The tests' MCP HTTP client: the package's own, under the names the tests use."""
+"""The tests' MCP HTTP client: scripts/mcp_client.py, under the names the tests use."""
 
-from mcp_sidecar.client import HttpStatusError, McpClient as McpHttpClient, McpError as RpcErrorAnswer
-from mcp_sidecar.client import NoAnswer
+from mcp_client import HttpStatusError, McpClient as McpHttpClient, McpError as RpcErrorAnswer
+from mcp_client import NoAnswer
 
 __all__ = ["HttpStatusError", "McpHttpClient", "NoAnswer", "RpcErrorAnswer", "text_of"]
 

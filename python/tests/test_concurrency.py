@@ -4,13 +4,16 @@ import random
 import threading
 import time
 
+import pytest
+
 from mcphttp import McpHttpClient
 
 CLIENTS = 5
 CALLS_PER_CLIENT = 10
 
 
-def test_fifty_concurrent_calls_from_several_sessions(make_sidecar):
+@pytest.mark.parametrize("ipc", [None, "tcp"])
+def test_fifty_concurrent_calls_from_several_sessions(make_sidecar, ipc):
     in_flight = [0]
     peak = [0]
     lock = threading.Lock()
@@ -24,7 +27,7 @@ def test_fifty_concurrent_calls_from_several_sessions(make_sidecar):
             in_flight[0] -= 1
         return {"client": client, "n": n, "thread": threading.current_thread().name}
 
-    sidecar = make_sidecar(tools={"tag": tag}, tool_timeout=10)
+    sidecar = make_sidecar(tools={"tag": tag}, tool_timeout=10, ipc=ipc)
     sidecar.start(timeout=10)
     clients = []
     for c in range(CLIENTS):

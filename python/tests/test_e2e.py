@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from mcp_sidecar import _protocol as proto
 from mcphttp import McpHttpClient, RpcErrorAnswer, text_of
 
 
@@ -41,14 +42,16 @@ def handlers():
 @pytest.mark.parametrize("ipc", [None, "tcp"])
 def test_full_session(make_sidecar, handlers, ipc):
     sidecar = make_sidecar(tools=handlers.tools(), tool_timeout=0.5, ipc=ipc)
+    notifications = []
+    sidecar._on_notification = lambda method, params: notifications.append((method, params))
     port = sidecar.start(timeout=10)
     assert sidecar.url == "http://127.0.0.1:{}/mcp".format(port)
     # The sidecar also announces its endpoint over IPC (lifecycle.ready); that arrives on the IPC
     # read thread, which may run a moment after the stdout thread saw READY.
     deadline = time.monotonic() + 2
-    while not sidecar._ready_info and time.monotonic() < deadline:
+    while not notifications and time.monotonic() < deadline:
         time.sleep(0.005)
-    assert sidecar._ready_info == {"port": port, "url": sidecar.url}
+    assert notifications == [(proto.LIFECYCLE_READY, {"port": port, "url": sidecar.url})]
     if ipc == "tcp":
         assert sidecar.ipc_endpoint.startswith("tcp:127.0.0.1:")
 

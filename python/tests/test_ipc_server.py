@@ -1,7 +1,12 @@
-"""The host's IPC server against fake sidecars (sockets driven by the test)."""
+"""The host's IPC server against fake sidecars (sockets driven by the test).
+
+Every transport: on Windows the named pipe and TCP; elsewhere the Unix socket, TCP, and the
+host's pipe server code over an emulated listener (tests/pipe_emulation.py).
+"""
 
 import json
 import os
+import re
 import socket
 import stat
 import threading
@@ -10,12 +15,23 @@ import time
 import pytest
 
 import ipcpeer
+import pipe_emulation
 from mcp_sidecar import _jsonrpc as rpc
+from mcp_sidecar import _protocol as proto
 from mcp_sidecar._errors import ConnectionLostError
 from mcp_sidecar._ipc import IpcServer
 
 TOKEN = "s3cret-token"
-TRANSPORTS = ["tcp"] if os.name == "nt" else ["unix", "tcp"]
+TRANSPORTS = ["pipe", "tcp"] if os.name == "nt" else ["unix", "tcp", "pipe"]
+SOCKET_TRANSPORTS = [t for t in TRANSPORTS if t != "pipe"]
+# Where the endpoint disappears once a sidecar is in (TCP keeps listening to refuse others).
+PRIVATE = ("unix", "pipe")
+
+
+@pytest.fixture(autouse=True)
+def pipes_everywhere(monkeypatch):
+    if os.name != "nt":
+        pipe_emulation.install(monkeypatch)
 
 
 class Host(object):
@@ -40,7 +56,7 @@ class Host(object):
         self.closed.set()
 
     def on_request(self, method, params, reply):
-        if method == "tool.list":
+        if method == proto.TOOL_LIST:
             reply.result({"tools": []})
         elif method == "echo":
             reply.result(params)
@@ -73,7 +89,7 @@ def host(request):
 
 def assert_served_afterwards(host):
     peer = host.good_peer()
-    peer.request(1, "tool.list")
+    peer.request(1, proto.TOOL_LIST)
     assert peer.read() == {"jsonrpc": "2.0", "id": 1, "result": {"tools": []}}
     peer.close()
 
@@ -97,6 +113,8 @@ def test_endpoint_shape_and_private_socket_dir(transport):
             directory = os.path.dirname(address)
             assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700
             assert os.path.basename(address) == "ipc.sock"
+        elif transport == "pipe":
+            assert re.match(r"^\\\\\.\\pipe\\mcp-sidecar-[0-9a-f]{32}$", address), address
         else:
             assert address.startswith("127.0.0.1:") and int(address.rsplit(":", 1)[1]) > 0
     finally:
@@ -109,11 +127,11 @@ def test_good_hello_then_requests_and_notifications(host):
     peer = host.good_peer()
     peer.request(7, "echo", {"x": [1, "ü"]})
     assert peer.read() == {"jsonrpc": "2.0", "id": 7, "result": {"x": [1, "ü"]}}
-    peer.send({"jsonrpc": "2.0", "method": "lifecycle.ready", "params": {"port": 5, "url": "u"}})
+    peer.send({"jsonrpc": "2.0", "method": proto.LIFECYCLE_READY, "params": {"port": 5, "url": "u"}})
     peer.request(8, "boom")
     error = peer.read()["error"]
     assert error["code"] == rpc.INTERNAL_ERROR and "ValueError: kaput" in error["message"]
-    assert host.notifications == [("lifecycle.ready", {"port": 5, "url": "u"})]
+    assert host.notifications == [(proto.LIFECYCLE_READY, {"port": 5, "url": "u"})]
     peer.send_raw(b'{"jsonrpc":"2.0","id":9,"method":"echo","params":{}}\r\n')  # CRLF tolerated
     assert peer.read()["id"] == 9
 
@@ -121,7 +139,7 @@ def test_good_hello_then_requests_and_notifications(host):
 def test_wrong_token(host):
     peer = host.peer()
     peer.send(
-        {"jsonrpc": "2.0", "id": 0, "method": "auth.hello", "params": {"token": "nope", "pid": 1}}
+        {"jsonrpc": "2.0", "id": 0, "method": proto.AUTH_HELLO, "params": {"token": "nope", "pid": 1}}
     )
     message = assert_error_then_dropped(peer, rpc.UNAUTHORIZED, "bad token")
     assert message["id"] == 0
@@ -154,19 +172,32 @@ def test_silent_peers_are_dropped_after_the_hello_timeout(transport):
 
         dribbler = threading.Thread(target=dribble)
         dribbler.start()
-        assert_served_afterwards(host)  # neither holds up the real sidecar
-        assert time.monotonic() - started < 0.9
         assert_error_then_dropped(silent, rpc.UNAUTHORIZED, "no auth.hello within 1 s")
         assert trickle.is_closed_by_peer(timeout=3.0)
-        assert time.monotonic() - started < 2.5
+        assert 0.9 < time.monotonic() - started < 2.5
         dribbler.join()
+        assert_served_afterwards(host)
+    finally:
+        host.server.close()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_silent_peers_never_hold_up_the_sidecar_and_go_when_it_is_in(transport):
+    host = Host(transport, hello_timeout=5.0)
+    try:
+        silent = [host.peer() for _ in range(3)]
+        started = time.monotonic()
+        assert_served_afterwards(host)
+        for peer in silent:  # at once, not after their 5 s
+            assert_error_then_dropped(peer, rpc.UNAUTHORIZED, "already connected")
+        assert time.monotonic() - started < 1.0
     finally:
         host.server.close()
 
 
 def test_unknown_method_before_hello(host):
     peer = host.peer()
-    peer.request(3, "tool.call", {"name": "x", "arguments": {}})
+    peer.request(3, proto.TOOL_CALL, {"name": "x", "arguments": {}})
     message = assert_error_then_dropped(peer, rpc.UNAUTHORIZED, "first message must be")
     assert message["id"] == 3
     assert_served_afterwards(host)
@@ -239,6 +270,20 @@ def test_oversized_line_after_hello_is_refused_without_buffering(host):
     assert "cap" in host.close_reasons[0]
 
 
+def test_the_reader_never_buffers_past_its_cap():
+    class Endless(object):
+        asked = []
+
+        def recv(self, size):
+            self.asked.append(size)
+            return b"x" * size
+
+    reader = rpc.LineReader(Endless(), max_line=1000)
+    with pytest.raises(rpc.LineTooLong):
+        reader.readline()
+    assert sum(Endless.asked) <= 1002, Endless.asked
+
+
 def test_line_of_exactly_the_cap_is_accepted():
     class FakeSocket(object):
         def __init__(self, data):
@@ -257,10 +302,10 @@ def test_line_of_exactly_the_cap_is_accepted():
 
 def test_second_sidecar_is_refused(host):
     first = host.good_peer()
-    if host.server.transport == "unix":
-        # Authenticated: the socket file is gone, so nobody else can even connect.
-        path = host.endpoint[len("unix:") :]
-        assert not os.path.exists(os.path.dirname(path))
+    if host.server.transport in PRIVATE:
+        # Authenticated: the socket file / listening pipe is gone, so nobody else can connect.
+        if host.server.transport == "unix":
+            assert not os.path.exists(os.path.dirname(host.endpoint[len("unix:") :]))
         with pytest.raises(OSError):
             ipcpeer.connect(host.endpoint, timeout=1.0)
     else:
@@ -343,8 +388,14 @@ def test_close_drops_everything_and_joins(host):
     before = threading.active_count()
     pending = host.peer()  # still in its hello
     good = host.good_peer()
-    time.sleep(0.05)
-    assert threading.active_count() >= before + 2
+    # The authenticated peer has a read thread; the pending one was dropped when it came in
+    # (it costs no thread on sockets anyway); a pipe stops listening then, so its accept
+    # thread is gone as well.
+    expected = before + (0 if host.server.transport == "pipe" else 1)
+    deadline = time.monotonic() + 2
+    while threading.active_count() != expected and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threading.active_count() == expected, [t.name for t in threading.enumerate()]
     host.server.close()
     assert good.is_closed_by_peer() and pending.is_closed_by_peer()
     assert threading.active_count() <= before - 1  # the accept thread is gone as well
@@ -352,26 +403,27 @@ def test_close_drops_everything_and_joins(host):
         ipcpeer.connect(host.endpoint, timeout=1.0).hello(TOKEN)
 
 
-def test_too_many_pending_hellos_are_refused(monkeypatch):
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_a_full_pending_set_evicts_its_oldest_never_the_newcomer(monkeypatch, transport):
     from mcp_sidecar import _ipc
 
     monkeypatch.setattr(_ipc, "MAX_PENDING_HELLOS", 2)
-    host = Host(TRANSPORTS[0])
+    host = Host(transport, hello_timeout=5.0)
     try:
-        silent = [host.peer(), host.peer()]
+        first, second = host.peer(), host.peer()
         time.sleep(0.1)
-        extra = host.peer()
-        assert_error_then_dropped(extra, rpc.UNAUTHORIZED, "too many")
-        for peer in silent:
-            peer.close()
-        time.sleep(0.1)
-        assert_served_afterwards(host)
+        third = host.peer()
+        assert_error_then_dropped(first, rpc.UNAUTHORIZED, "evicted before its auth.hello")
+        assert_served_afterwards(host)  # evicts `second`, then authenticates
+        assert_error_then_dropped(second, rpc.UNAUTHORIZED, "evicted")
+        assert_error_then_dropped(third, rpc.UNAUTHORIZED, "already connected")
     finally:
         host.server.close()
 
 
-def test_socket_is_not_inherited():
-    host = Host(TRANSPORTS[0])
+@pytest.mark.parametrize("transport", SOCKET_TRANSPORTS)
+def test_socket_is_not_inherited(transport):
+    host = Host(transport)
     try:
         assert not host.server._listener.get_inheritable()
     finally:
@@ -404,8 +456,85 @@ def _non_loopback_addresses():
 
 def test_requests_pipelined_behind_the_hello_are_kept(host):
     peer = host.peer()
-    hello = {"jsonrpc": "2.0", "id": 0, "method": "auth.hello", "params": {"token": TOKEN}}
+    hello = {"jsonrpc": "2.0", "id": 0, "method": proto.AUTH_HELLO, "params": {"token": TOKEN}}
     echo = {"jsonrpc": "2.0", "id": 1, "method": "echo", "params": {"pipelined": True}}
     peer.send_raw((json.dumps(hello) + "\n" + json.dumps(echo) + "\n").encode("utf-8"))
     assert peer.read()["id"] == 0
     assert peer.read() == {"jsonrpc": "2.0", "id": 1, "result": {"pipelined": True}}
+
+
+def test_lone_surrogate_token_is_just_a_bad_token(host, caplog):
+    peer = host.peer()
+    peer.send_raw(b'{"jsonrpc":"2.0","id":0,"method":"auth.hello","params":{"token":"\\ud800"}}\n')
+    assert_error_then_dropped(peer, rpc.UNAUTHORIZED, "bad token")
+    assert [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")] == []
+    assert_served_afterwards(host)
+
+
+def test_lone_surrogates_after_the_hello_are_answered(host, caplog):
+    peer = host.good_peer()
+    peer.send_raw(b'{"jsonrpc":"2.0","id":1,"method":"\\udfff","params":{}}\n')
+    error = peer.read()["error"]  # "method not found: \udfff", escaped since UTF-8 cannot hold it
+    assert error["code"] == rpc.METHOD_NOT_FOUND and error["message"].endswith("\udfff")
+    peer.request(2, "echo", {"s": "\ud800"})
+    assert peer.read()["result"] == {"s": "\ud800"}
+    assert [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")] == []
+
+
+def test_a_failing_read_loop_is_logged_and_closes_the_connection_at_once(
+    host, monkeypatch, caplog
+):
+    from mcp_sidecar import _ipc
+
+    def broken(self, message):
+        raise RuntimeError("injected")
+
+    peer = host.good_peer()
+    monkeypatch.setattr(_ipc.Connection, "_dispatch", broken)
+    started = time.monotonic()
+    peer.request(1, "echo", {})
+    assert peer.is_closed_by_peer(timeout=2.0)
+    assert time.monotonic() - started < 1.0
+    assert host.closed.wait(1.0)
+    assert "RuntimeError: injected" in host.close_reasons[0]
+    assert any("IPC read loop failed" in r.getMessage() for r in caplog.records)
+
+
+def test_a_failing_hello_check_is_logged_and_closes_only_that_peer(host, monkeypatch, caplog):
+    from mcp_sidecar import _ipc
+
+    real = _ipc.IpcServer._judge
+    calls = []
+
+    def broken_once(self, stream, reader, line):
+        calls.append(line)
+        if len(calls) == 1:
+            raise RuntimeError("injected")
+        return real(self, stream, reader, line)
+
+    monkeypatch.setattr(_ipc.IpcServer, "_judge", broken_once)
+    peer = host.peer()
+    peer.hello(TOKEN)
+    assert peer.is_closed_by_peer(timeout=2.0)
+    assert any("IPC hello handling failed" in r.getMessage() for r in caplog.records)
+    assert_served_afterwards(host)  # the accept loop lives on
+
+
+def test_a_failing_hello_read_is_logged_and_closes_only_that_peer(host, monkeypatch, caplog):
+    from mcp_sidecar import _ipc
+
+    real = _ipc._first_line
+    calls = []
+
+    def broken_once(reader):
+        calls.append(reader)
+        if len(calls) == 1:
+            raise RuntimeError("injected")
+        return real(reader)
+
+    monkeypatch.setattr(_ipc, "_first_line", broken_once)
+    peer = host.peer()
+    peer.hello(TOKEN)
+    assert peer.is_closed_by_peer(timeout=2.0)
+    assert any("failed" in r.getMessage() and r.exc_info for r in caplog.records)
+    assert_served_afterwards(host)  # the loop lives on

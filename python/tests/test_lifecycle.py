@@ -15,9 +15,13 @@ import pytest
 
 from conftest import PYTHON_DIR
 from mcp_sidecar import McpSidecar
+from mcp_sidecar import _protocol as proto
 from mcp_sidecar._errors import ConnectionLostError
+from mcp_sidecar._ipc import default_transport
 from mcphttp import McpHttpClient
 
+# The default (Unix socket; named pipe on Windows) and loopback TCP.
+IPC = pytest.mark.parametrize("ipc", [None, "tcp"])
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inspects /proc")
 posix_only = pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
 
@@ -70,13 +74,15 @@ def wait_until(predicate, timeout):
     return predicate()
 
 
-def test_hundred_start_stop_cycles_leak_nothing(sidecar_binary):
+@IPC
+def test_hundred_start_stop_cycles_leak_nothing(sidecar_binary, ipc):
     on_linux = sys.platform.startswith("linux")
 
     def cycle():
-        sidecar = McpSidecar(tools={"echo": lambda text: text}, binary=sidecar_binary)
+        sidecar = McpSidecar(tools={"echo": lambda text: text}, binary=sidecar_binary, ipc=ipc)
         sidecar.start(timeout=10)
         assert sidecar.is_alive()
+        assert sidecar.ipc_endpoint.startswith((ipc or default_transport()) + ":")
         assert sidecar.stop(timeout=5) == 0
         return sidecar
 
@@ -103,7 +109,8 @@ def test_hundred_start_stop_cycles_leak_nothing(sidecar_binary):
 HOST_SCRIPT = textwrap.dedent("""
     import json, sys, time
     from mcp_sidecar import McpSidecar
-    sidecar = McpSidecar(tools={"echo": lambda text: text}, binary=sys.argv[1])
+    ipc = sys.argv[3] if len(sys.argv) > 3 else None
+    sidecar = McpSidecar(tools={"echo": lambda text: text}, binary=sys.argv[1], ipc=ipc)
     sidecar.start(timeout=10)
     print(json.dumps({"pid": sidecar.pid, "url": sidecar.url}), flush=True)
     if sys.argv[2] == "sleep":
@@ -112,10 +119,10 @@ HOST_SCRIPT = textwrap.dedent("""
     """)
 
 
-def run_host(binary, mode):
+def run_host(binary, mode, ipc=None):
     env = dict(os.environ, PYTHONPATH=PYTHON_DIR)
     host = subprocess.Popen(
-        [sys.executable, "-c", HOST_SCRIPT, binary, mode],
+        [sys.executable, "-c", HOST_SCRIPT, binary, mode] + ([ipc] if ipc else []),
         stdout=subprocess.PIPE,
         env=env,
     )
@@ -129,10 +136,11 @@ def gone(pid):
     return process_state(pid) in (None, "Z", "X")
 
 
+@IPC
 @linux_only
 @posix_only
-def test_sidecar_exits_within_a_second_of_the_host_being_killed(sidecar_binary):
-    host, info = run_host(sidecar_binary, "sleep")
+def test_sidecar_exits_within_a_second_of_the_host_being_killed(sidecar_binary, ipc):
+    host, info = run_host(sidecar_binary, "sleep", ipc)
     try:
         assert not gone(info["pid"])
         host.kill()  # SIGKILL: no atexit, no cleanup in the host at all
@@ -191,9 +199,11 @@ def test_sidecar_killed_makes_everything_fail_fast(make_sidecar):
     caller.join(2.0)
     assert isinstance(outcome.get("error"), (OSError, http.client.HTTPException)), outcome
     assert time.monotonic() - killed_at < 1.5
-    # Host → sidecar requests fail at once with a clear error (pending ones: test_ipc_server).
+    # The read thread sees the EOF at once (the process exit can be noticed a moment earlier);
+    # then host → sidecar requests fail at once with a clear error (pending: test_ipc_server).
+    assert wait_until(lambda: connection.closed, 1.0)
     with pytest.raises(ConnectionLostError) as info:
-        connection.request("lifecycle.shutdown", {}, timeout=10)
+        connection.request(proto.LIFECYCLE_SHUTDOWN, {}, timeout=10)
     assert "IPC connection closed: peer closed the connection" in str(info.value)
     release.set()  # the handler finishes; its answer has nowhere to go and is dropped
     started = time.monotonic()

@@ -10,6 +10,7 @@ import pytest
 
 from mcp_sidecar import McpSidecar, SidecarError, SidecarStartError
 from mcp_sidecar import _jsonrpc as rpc
+from mcp_sidecar import _protocol as proto
 
 
 def read_events(path, count, timeout=5.0):
@@ -115,7 +116,7 @@ def test_bad_constructor_arguments():
     with pytest.raises(ValueError):
         McpSidecar(call_mode="fiber")
     with pytest.raises(ValueError):
-        McpSidecar(ipc="pipe")
+        McpSidecar(ipc="fifo")
     with pytest.raises(ValueError):
         McpSidecar(tool_timeout=0)
 
@@ -140,7 +141,7 @@ def test_register_after_start_sends_tools_changed(fake):
 
 
 def call(n, name, arguments):
-    return ["tool.call", {"name": name, "arguments": arguments, "n": n}]
+    return [proto.TOOL_CALL, {"name": name, "arguments": arguments, "n": n}]
 
 
 def test_main_mode_runs_handlers_only_in_process_pending(fake):

@@ -21,9 +21,13 @@ SOURCES = sorted(
 )
 
 
+# Built into CPython on Windows only, so not findable here.
+WINDOWS_BUILTINS = {"_winapi", "msvcrt", "winreg"}
+
+
 def is_stdlib(name):
     """True for a standard-library top-level module (works on 3.7, unlike stdlib_module_names)."""
-    if name in sys.builtin_module_names:
+    if name in sys.builtin_module_names or name in WINDOWS_BUILTINS:
         return True
     spec = importlib.util.find_spec(name)
     if spec is None or spec.origin is None:

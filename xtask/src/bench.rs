@@ -3,6 +3,7 @@
 
 mod check;
 mod dist;
+mod mcp_peer;
 mod sidecar;
 
 use anyhow::{bail, Result};
@@ -15,6 +16,8 @@ type BenchFn = fn(&Shell, bool) -> Result<()>;
 /// Each benchmark: name and function taking (shell, json output?).
 const BENCHES: &[(&str, BenchFn)] = &[
     ("sidecar", sidecar::run),
+    // Against the official Python SDK server, same client, same run (issue 10).
+    ("mcp-peer", mcp_peer::run),
     ("check", check::run),
     ("dist", dist::run),
     // Cold builds of all four targets, three ways: minutes of CPU.

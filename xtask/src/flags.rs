@@ -88,7 +88,7 @@ pub struct Check {
 /// Run the whole test suite (what CI runs).
 #[derive(Debug, clap::Args)]
 pub struct Test {
-    /// Run only these suites (repeatable): lint, rust, python, dist, check, release, freeze.
+    /// Run only these suites (repeatable): lint, rust, python, conformance, subscriptions, blender, dist, check, release, freeze.
     #[arg(long = "only", value_name = "SUITE")]
     pub only: Vec<String>,
     /// Skip these suites (repeatable).
@@ -99,7 +99,7 @@ pub struct Test {
 /// Measure the speed and size goals and print a report.
 #[derive(Debug, clap::Args)]
 pub struct Bench {
-    /// Which benchmarks (repeatable): sidecar, dist, check; default all.
+    /// Which benchmarks (repeatable): sidecar, mcp-peer, dist, check; default all.
     pub which: Vec<String>,
     #[arg(long)]
     pub json: bool,

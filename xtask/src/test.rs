@@ -1,12 +1,19 @@
 //! `cargo xtask test`: the whole suite, one named suite after another, stopping at the first failure.
 
+mod blender;
 pub mod check;
-mod dist;
+mod conformance;
+pub(crate) mod dist;
 mod freeze;
+mod host;
 mod lint;
+mod node;
 mod python;
 mod release;
 mod rust;
+mod subscriptions;
+
+pub use subscriptions::MCP_SDK;
 
 use std::time::Instant;
 
@@ -22,6 +29,12 @@ const SUITES: &[(&str, SuiteFn)] = &[
     ("lint", lint::run),
     ("rust", rust::run),
     ("python", python::run),
+    // The official MCP conformance suite, every server scenario (Node 22 + npm package, cached).
+    ("conformance", conformance::run),
+    // Resource subscriptions with the official Python SDK client (PyPI mcp, pinned).
+    ("subscriptions", subscriptions::run),
+    // Blender (PyPI bpy, 400 MB, downloaded once into target/wheels/) as a main-thread MCP host.
+    ("blender", blender::run),
     // The real main job (all four targets), then installs, pip tag selection, wine, reproducibility.
     ("dist", dist::run),
     // After `dist` (which writes dist/): our check and twine/check-wheel-contents/auditwheel agree on it.

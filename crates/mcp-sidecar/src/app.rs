@@ -14,11 +14,13 @@ use tokio::sync::Notify;
 use crate::cli::{Cli, Transport};
 use crate::errors::{ExitCode, SidecarError};
 use crate::http::guard::GuardConfig;
-use crate::http::server;
+use crate::http::server::{self, ConnectionLimits};
+use crate::http::sessions::SessionLimits;
 use crate::ipc::client::{self, HostEvent, IpcClient, IpcError};
 use crate::ipc::protocol::{method, PROTOCOL_VERSION};
-use crate::mcp_handler::{PeerRegistry, Shared, SidecarHandler};
+use crate::mcp_handler::{HostFeatures, Shared, SidecarHandler};
 use crate::parent_watch;
+use crate::session_registry::{ListChanged, SessionRegistry};
 use crate::tools::{ToolRegistry, ToolSet};
 
 /// How long the host may take to answer `auth.hello` and `tool.list`.
@@ -55,13 +57,14 @@ async fn serve(cli: Cli, token: Arc<str>) -> Result<ExitCode, SidecarError> {
             source,
         })?;
     let (ipc, mut events) = IpcClient::spawn(reader, writer);
-    authenticate(&ipc, &token).await?;
+    let features = authenticate(&ipc, &token).await?;
     let tools = list_tools(&ipc).await?;
     tracing::info!(count = tools.all().len(), "host tools listed");
     let shared = Arc::new(Shared {
         ipc: ipc.clone(),
         tools: ToolRegistry::new(tools),
-        peers: PeerRegistry::default(),
+        sessions: SessionRegistry::default(),
+        features,
         tool_timeout: Duration::from_millis(cli.tool_timeout_ms),
     });
 
@@ -76,13 +79,21 @@ async fn serve(cli: Cli, token: Arc<str>) -> Result<ExitCode, SidecarError> {
                 allowed_origins: cli.allowed_origins.clone(),
                 bearer_token: cli.require_auth.then(|| token.clone()),
             };
-            let app = server::router(shared.clone(), guard);
+            let sessions = SessionLimits {
+                max_sessions: cli.max_sessions as usize,
+                idle_timeout: cli.session_idle_timeout,
+            };
+            let connections = ConnectionLimits {
+                max_connections: cli.max_connections as usize,
+                header_timeout: cli.header_timeout,
+            };
+            let app = server::router(shared.clone(), guard, sessions, cli.header_timeout);
             let url = format!("http://{addr}{}", server::MCP_PATH);
             ready(&ipc, json!({"port": addr.port(), "url": url})).await?;
             announce_ready(addr.port());
             tracing::info!(%url, "serving MCP over HTTP");
             Box::pin(async move {
-                server::serve(listener, app).await?;
+                server::serve(listener, app, connections).await?;
                 Err(SidecarError::Internal("HTTP server stopped".into()))
             })
         }
@@ -106,6 +117,11 @@ async fn serve(cli: Cli, token: Arc<str>) -> Result<ExitCode, SidecarError> {
                 }
                 // Coalesces bursts: one re-list covers every change before it starts.
                 Some(HostEvent::ToolsChanged) => refresh.notify_one(),
+                Some(HostEvent::ResourcesChanged) => shared.sessions.notify_list_changed(ListChanged::Resources),
+                Some(HostEvent::PromptsChanged) => shared.sessions.notify_list_changed(ListChanged::Prompts),
+                Some(HostEvent::ResourceUpdated(uri)) => {
+                    shared.sessions.notify_resource_updated(&uri);
+                }
                 Some(HostEvent::Closed(reason)) => return Err(SidecarError::IpcLost(reason.to_string())),
                 None => return Err(SidecarError::IpcLost("event channel closed".into())),
             },
@@ -114,7 +130,8 @@ async fn serve(cli: Cli, token: Arc<str>) -> Result<ExitCode, SidecarError> {
     }
 }
 
-async fn authenticate(ipc: &IpcClient, token: &str) -> Result<(), SidecarError> {
+/// Returns what the host serves besides tools (its answer's `capabilities`).
+async fn authenticate(ipc: &IpcClient, token: &str) -> Result<HostFeatures, SidecarError> {
     let hello = ipc.request(method::AUTH_HELLO, client::hello_params(token));
     let result = match tokio::time::timeout(HOST_ANSWER_TIMEOUT, hello).await {
         Err(_) => {
@@ -132,8 +149,10 @@ async fn authenticate(ipc: &IpcClient, token: &str) -> Result<(), SidecarError> 
         Ok(Ok(result)) => result,
     };
     match result.get("protocol") {
-        None => Ok(()),
-        Some(version) if version.as_u64() == Some(PROTOCOL_VERSION) => Ok(()),
+        None => Ok(HostFeatures::from_hello(&result)),
+        Some(version) if version.as_u64() == Some(PROTOCOL_VERSION) => {
+            Ok(HostFeatures::from_hello(&result))
+        }
         Some(version) => Err(SidecarError::ProtocolMismatch(version.to_string())),
     }
 }
@@ -206,7 +225,7 @@ async fn refresh_tools(shared: Arc<Shared>, trigger: Arc<Notify>) {
                 Ok(set) => {
                     tracing::info!(count = set.all().len(), "host tools changed");
                     shared.tools.replace(set);
-                    shared.peers.notify_tools_changed();
+                    shared.sessions.notify_list_changed(ListChanged::Tools);
                 }
                 Err(error) => tracing::warn!(%error, "ignoring a bad tool list"),
             },

@@ -6,7 +6,10 @@ mod errors;
 mod http;
 mod ipc;
 mod mcp_handler;
+mod memory;
 mod parent_watch;
+mod session_registry;
+mod tool_call;
 mod tools;
 
 use std::sync::Arc;
@@ -39,6 +42,7 @@ fn run() -> ExitCode {
         }
     };
     init_logging(cli.log_level);
+    memory::configure_allocator();
     let token = match std::env::var(TOKEN_ENV) {
         Ok(token) if !token.is_empty() => Arc::<str>::from(token),
         _ => return fail(&SidecarError::MissingToken),

@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -243,43 +241,13 @@ fn without_require_auth_no_bearer_is_needed() {
     assert_eq!(response.status, 200);
 }
 
-/// Reads an open SSE stream until `needle` shows up or the deadline passes.
-fn read_until(stream: &mut TcpStream, needle: &str, timeout: Duration) -> String {
-    stream
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
-    let deadline = Instant::now() + timeout;
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 4096];
-    while Instant::now() < deadline {
-        match stream.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => seen.extend_from_slice(&buf[..n]),
-            Err(_) => {}
-        }
-        if String::from_utf8_lossy(&seen).contains(needle) {
-            break;
-        }
-    }
-    String::from_utf8_lossy(&seen).into_owned()
-}
-
 #[test]
 fn tools_changed_relists_and_notifies_sessions() {
     let (host, _sidecar, port) = start_http(&[]);
     let session = McpSession::open(port);
 
     // The standalone GET stream is where server notifications arrive.
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        stream,
-        "GET /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n\
-         Mcp-Session-Id: {}\r\nMCP-Protocol-Version: {PROTOCOL}\r\n\r\n",
-        session.session_id
-    )
-    .unwrap();
-    let head = read_until(&mut stream, "\r\n\r\n", Duration::from_secs(5));
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let mut stream = session.open_stream();
 
     let mut tools = default_tools();
     tools

@@ -5,7 +5,7 @@
 
 mod install;
 mod interrupt;
-mod wine;
+pub(crate) mod wine;
 
 use std::fs;
 use std::io::{Cursor, Read};

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -140,6 +140,29 @@ pub enum Rejection {
 }
 
 impl GuardConfig {
+    /// Checks the request target and headers.
+    pub fn check_request(&self, uri: &Uri, headers: &HeaderMap) -> Result<(), Rejection> {
+        if self.loopback_host_only {
+            // Two Hosts let a rebinding page pass one check and steer another reader.
+            if headers.get_all(header::HOST).iter().nth(1).is_some() {
+                return Err(Rejection::Forbidden(
+                    "Forbidden: more than one Host header".into(),
+                ));
+            }
+            // An absolute-form target (`POST http://evil.example/mcp`) names a host too.
+            if let Some(authority) = uri.authority() {
+                if !split_host_port(authority.as_str())
+                    .is_some_and(|(host, _)| is_loopback_host(host))
+                {
+                    return Err(Rejection::Forbidden(format!(
+                        "Forbidden: request target {authority} is not a loopback host"
+                    )));
+                }
+            }
+        }
+        self.check(headers)
+    }
+
     pub fn check(&self, headers: &HeaderMap) -> Result<(), Rejection> {
         if self.loopback_host_only {
             // A missing Host is left to rmcp (400); browsers always send one.
@@ -224,7 +247,7 @@ pub async fn guard(
     request: Request,
     next: Next,
 ) -> Response {
-    match config.check(request.headers()) {
+    match config.check_request(request.uri(), request.headers()) {
         Ok(()) => next.run(request).await,
         Err(rejection) => {
             tracing::warn!(?rejection, method = %request.method(), "rejected HTTP request");
@@ -357,6 +380,41 @@ mod tests {
             ..config()
         };
         assert_eq!(open.check(&headers(&[("host", "evil.example")])), Ok(()));
+    }
+
+    #[test]
+    fn duplicate_hosts_and_foreign_absolute_targets_are_forbidden() {
+        let uri = |raw: &str| raw.parse::<Uri>().unwrap();
+        let two = headers(&[("host", "127.0.0.1:5000"), ("host", "evil.example")]);
+        assert!(matches!(
+            config().check_request(&uri("/mcp"), &two),
+            Err(Rejection::Forbidden(_))
+        ));
+        let one = headers(&[("host", "127.0.0.1:5000")]);
+        for target in ["http://evil.example/mcp", "http://10.0.0.1:5000/mcp"] {
+            assert!(
+                matches!(
+                    config().check_request(&uri(target), &one),
+                    Err(Rejection::Forbidden(_))
+                ),
+                "{target}"
+            );
+        }
+        for target in ["/mcp", "http://127.0.0.1:5000/mcp", "http://localhost/mcp"] {
+            assert_eq!(
+                config().check_request(&uri(target), &one),
+                Ok(()),
+                "{target}"
+            );
+        }
+        let open = GuardConfig {
+            loopback_host_only: false,
+            ..config()
+        };
+        assert_eq!(
+            open.check_request(&uri("http://evil.example/mcp"), &two),
+            Ok(())
+        );
     }
 
     #[test]

@@ -33,7 +33,28 @@ pub enum HostEvent {
     },
     /// `tools.changed`: re-run `tool.list`.
     ToolsChanged,
+    /// `resources.changed`: MCP `notifications/resources/list_changed` to every session.
+    ResourcesChanged,
+    /// `resource.updated`: MCP `notifications/resources/updated` to its subscribers.
+    ResourceUpdated(String),
+    /// `prompts.changed`: MCP `notifications/prompts/list_changed` to every session.
+    PromptsChanged,
     Closed(CloseReason),
+}
+
+/// What the host sent about one `tool.call` in flight (its `call` id).
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallEvent {
+    /// `call.log` params.
+    Log(Value),
+    /// `call.progress` params.
+    Progress(Value),
+    /// `sampling.create` / `elicitation.create`: answer `id` with `respond` or `respond_error`.
+    Request {
+        id: Value,
+        method: String,
+        params: Value,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -51,6 +72,7 @@ pub enum CloseReason {
 }
 
 type Pending = HashMap<u64, oneshot::Sender<Result<Value, RpcError>>>;
+type Calls = HashMap<u64, mpsc::UnboundedSender<CallEvent>>;
 
 struct Outgoing {
     line: Vec<u8>,
@@ -63,12 +85,18 @@ struct Shared {
     pending: Mutex<Option<Pending>>,
     out: mpsc::UnboundedSender<Outgoing>,
     events: mpsc::UnboundedSender<HostEvent>,
+    next_call: AtomicU64,
+    calls: Mutex<Calls>,
 }
 
 impl Shared {
     fn pending(&self) -> MutexGuard<'_, Option<Pending>> {
         // A panic elsewhere cannot leave the map half-updated, so poisoning is ignored.
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn calls(&self) -> MutexGuard<'_, Calls> {
+        self.calls.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn send(&self, message: &Value) -> Option<oneshot::Receiver<()>> {
@@ -127,6 +155,8 @@ impl IpcClient {
             pending: Mutex::new(Some(HashMap::new())),
             out: out_tx,
             events: event_tx,
+            next_call: AtomicU64::new(1),
+            calls: Mutex::new(HashMap::new()),
         });
         tokio::spawn(write_loop(writer, out_rx, shared.clone()));
         tokio::spawn(read_loop(LineReader::new(reader), shared.clone()));
@@ -168,6 +198,27 @@ impl IpcClient {
         done.await.map_err(|_| IpcError::Closed)
     }
 
+    /// A new call id whose `call.*` messages arrive on the handle until it is dropped.
+    pub fn open_call(&self) -> CallHandle {
+        let id = self.shared.next_call.fetch_add(1, Ordering::Relaxed);
+        let (tx, events) = mpsc::unbounded_channel();
+        self.shared.calls().insert(id, tx);
+        CallHandle {
+            id,
+            events,
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Answers a host request with an error; resolves once it is written and flushed.
+    pub async fn respond_error(&self, id: Value, error: &RpcError) -> Result<(), IpcError> {
+        let done = self
+            .shared
+            .send(&protocol::error_response(id, error))
+            .ok_or(IpcError::Closed)?;
+        done.await.map_err(|_| IpcError::Closed)
+    }
+
     /// Answers a host request; resolves once it is written and flushed.
     pub async fn respond(&self, id: Value, result: Value) -> Result<(), IpcError> {
         let done = self
@@ -175,6 +226,19 @@ impl IpcClient {
             .send(&protocol::response(id, result))
             .ok_or(IpcError::Closed)?;
         done.await.map_err(|_| IpcError::Closed)
+    }
+}
+
+/// One `tool.call` in flight: its id and the host's messages about it.
+pub struct CallHandle {
+    pub id: u64,
+    pub events: mpsc::UnboundedReceiver<CallEvent>,
+    shared: Arc<Shared>,
+}
+
+impl Drop for CallHandle {
+    fn drop(&mut self) {
+        self.shared.calls().remove(&self.id);
     }
 }
 
@@ -253,6 +317,24 @@ fn dispatch(shared: &Shared, incoming: Incoming) {
         Incoming::Request { id, method, .. } if method == method::LIFECYCLE_SHUTDOWN => {
             let _ = shared.events.send(HostEvent::Shutdown { id });
         }
+        Incoming::Request { id, method, params }
+            if method == method::SAMPLING_CREATE || method == method::ELICITATION_CREATE =>
+        {
+            let call = params.get("call").and_then(Value::as_u64);
+            let id = match route_call(shared, call, CallEvent::Request { id, method, params }) {
+                Ok(()) => return,
+                Err(CallEvent::Request { id, .. }) => id,
+                Err(_) => return,
+            };
+            let error = RpcError::new(
+                protocol::INVALID_PARAMS,
+                format!(
+                    "no tool call {} is in flight",
+                    call.map_or(-1, |c| c as i64)
+                ),
+            );
+            shared.send(&protocol::error_response(id, &error));
+        }
         Incoming::Request { id, method, .. } => {
             tracing::warn!(%method, "host called an unknown method");
             let error = RpcError::new(
@@ -263,6 +345,35 @@ fn dispatch(shared: &Shared, incoming: Incoming) {
         }
         Incoming::Notification { method, .. } if method == method::TOOLS_CHANGED => {
             let _ = shared.events.send(HostEvent::ToolsChanged);
+        }
+        Incoming::Notification { method, params }
+            if method == method::CALL_LOG || method == method::CALL_PROGRESS =>
+        {
+            let call = params.get("call").and_then(Value::as_u64);
+            let event = if method == method::CALL_LOG {
+                CallEvent::Log(params)
+            } else {
+                CallEvent::Progress(params)
+            };
+            if route_call(shared, call, event).is_err() {
+                tracing::debug!(%method, ?call, "dropping a message for a call no longer in flight");
+            }
+        }
+        Incoming::Notification { method, params } if method == method::RESOURCE_UPDATED => {
+            match params.get("uri").and_then(Value::as_str) {
+                Some(uri) => {
+                    let _ = shared
+                        .events
+                        .send(HostEvent::ResourceUpdated(uri.to_owned()));
+                }
+                None => tracing::warn!("resource.updated without a string uri"),
+            }
+        }
+        Incoming::Notification { method, .. } if method == method::RESOURCES_CHANGED => {
+            let _ = shared.events.send(HostEvent::ResourcesChanged);
+        }
+        Incoming::Notification { method, .. } if method == method::PROMPTS_CHANGED => {
+            let _ = shared.events.send(HostEvent::PromptsChanged);
         }
         Incoming::Notification { method, .. } => {
             tracing::debug!(%method, "ignoring unknown notification");
@@ -275,6 +386,15 @@ fn dispatch(shared: &Shared, incoming: Incoming) {
             );
             shared.send(&protocol::error_response(id, &error));
         }
+    }
+}
+
+/// Hands `event` to the call it names; gives it back when no such call is in flight.
+fn route_call(shared: &Shared, call: Option<u64>, event: CallEvent) -> Result<(), CallEvent> {
+    let sender = call.and_then(|call| shared.calls().get(&call).cloned());
+    match sender {
+        Some(sender) => sender.send(event).map_err(|e| e.0),
+        None => Err(event),
     }
 }
 
@@ -441,6 +561,50 @@ mod tests {
             read_json(&mut host_r).await,
             json!({"jsonrpc":"2.0","id":"bye","result":{}})
         );
+    }
+
+    #[tokio::test]
+    async fn call_messages_reach_their_call_only() {
+        let (client, mut events, mut host_r, mut host_w) = pair();
+        let mut call = client.open_call();
+        let other = client.open_call();
+        assert_ne!(call.id, other.id);
+        write_json(
+            &mut host_w,
+            json!({"jsonrpc":"2.0","method":"call.log","params":{"call":call.id,"level":"info","data":"a"}}),
+        )
+        .await;
+        write_json(
+            &mut host_w,
+            json!({"jsonrpc":"2.0","id":5,"method":"sampling.create","params":{"call":call.id,"params":{}}}),
+        )
+        .await;
+        write_json(
+            &mut host_w,
+            json!({"jsonrpc":"2.0","id":6,"method":"elicitation.create","params":{"call":999,"params":{}}}),
+        )
+        .await;
+        write_json(
+            &mut host_w,
+            json!({"jsonrpc":"2.0","method":"resource.updated","params":{"uri":"test://x"}}),
+        )
+        .await;
+        assert!(matches!(call.events.recv().await, Some(CallEvent::Log(p)) if p["data"] == "a"));
+        assert!(matches!(
+            call.events.recv().await,
+            Some(CallEvent::Request { id, method, .. }) if id == 5 && method == "sampling.create"
+        ));
+        let refused = read_json(&mut host_r).await;
+        assert_eq!(refused["id"], 6);
+        assert_eq!(refused["error"]["code"], -32602);
+        assert_eq!(
+            events.recv().await,
+            Some(HostEvent::ResourceUpdated("test://x".into()))
+        );
+        let id = call.id;
+        drop(call);
+        assert!(!client.shared.calls().contains_key(&id));
+        assert!(client.shared.calls().contains_key(&other.id));
     }
 
     #[tokio::test]

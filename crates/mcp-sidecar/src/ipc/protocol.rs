@@ -9,6 +9,7 @@ pub const PARSE_ERROR: i64 = -32700;
 pub const INVALID_REQUEST: i64 = -32600;
 pub const METHOD_NOT_FOUND: i64 = -32601;
 pub const INVALID_PARAMS: i64 = -32602;
+pub const INTERNAL_ERROR: i64 = -32603;
 
 pub mod method {
     pub const AUTH_HELLO: &str = "auth.hello";
@@ -17,6 +18,19 @@ pub mod method {
     pub const LIFECYCLE_READY: &str = "lifecycle.ready";
     pub const LIFECYCLE_SHUTDOWN: &str = "lifecycle.shutdown";
     pub const TOOLS_CHANGED: &str = "tools.changed";
+    pub const TOOL_CANCEL: &str = "tool.cancel";
+    pub const RESOURCE_LIST: &str = "resource.list";
+    pub const RESOURCE_READ: &str = "resource.read";
+    pub const PROMPT_LIST: &str = "prompt.list";
+    pub const PROMPT_GET: &str = "prompt.get";
+    pub const COMPLETION_COMPLETE: &str = "completion.complete";
+    pub const RESOURCES_CHANGED: &str = "resources.changed";
+    pub const RESOURCE_UPDATED: &str = "resource.updated";
+    pub const PROMPTS_CHANGED: &str = "prompts.changed";
+    pub const CALL_LOG: &str = "call.log";
+    pub const CALL_PROGRESS: &str = "call.progress";
+    pub const SAMPLING_CREATE: &str = "sampling.create";
+    pub const ELICITATION_CREATE: &str = "elicitation.create";
 }
 
 /// The project's own error codes; each error's `data` is `{"kind": NAME}`.
@@ -27,15 +41,21 @@ pub enum ErrorKind {
     Timeout,
     Unauthorized,
     HandlerError,
+    ResourceNotFound,
+    PromptNotFound,
+    CapabilityMissing,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 5] = [
+    pub const ALL: [ErrorKind; 8] = [
         ErrorKind::ToolNotFound,
         ErrorKind::InvalidArguments,
         ErrorKind::Timeout,
         ErrorKind::Unauthorized,
         ErrorKind::HandlerError,
+        ErrorKind::ResourceNotFound,
+        ErrorKind::PromptNotFound,
+        ErrorKind::CapabilityMissing,
     ];
 
     pub fn code(self) -> i64 {
@@ -45,6 +65,9 @@ impl ErrorKind {
             ErrorKind::Timeout => -32003,
             ErrorKind::Unauthorized => -32004,
             ErrorKind::HandlerError => -32005,
+            ErrorKind::ResourceNotFound => -32006,
+            ErrorKind::PromptNotFound => -32007,
+            ErrorKind::CapabilityMissing => -32008,
         }
     }
 
@@ -55,6 +78,9 @@ impl ErrorKind {
             ErrorKind::Timeout => "timeout",
             ErrorKind::Unauthorized => "unauthorized",
             ErrorKind::HandlerError => "handler_error",
+            ErrorKind::ResourceNotFound => "resource_not_found",
+            ErrorKind::PromptNotFound => "prompt_not_found",
+            ErrorKind::CapabilityMissing => "capability_missing",
         }
     }
 
@@ -81,6 +107,15 @@ impl RpcError {
             code,
             message: message.into(),
             data: None,
+        }
+    }
+
+    /// One of our own errors, with `data: {"kind": NAME}`.
+    pub fn of_kind(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            code: kind.code(),
+            message: message.into(),
+            data: Some(json!({"kind": kind.name()})),
         }
     }
 
@@ -233,8 +268,11 @@ pub fn tool_failure(tool: &str, error: &RpcError) -> ToolFailure {
             ToolFailure::InvalidParams(format!("unknown tool: {tool}"))
         }
         Some(ErrorKind::InvalidArguments) => ToolFailure::InvalidParams(error.message.clone()),
-        Some(ErrorKind::HandlerError) | Some(ErrorKind::Timeout) => {
-            ToolFailure::ToolError(error.message.clone())
+        Some(ErrorKind::HandlerError)
+        | Some(ErrorKind::Timeout)
+        | Some(ErrorKind::CapabilityMissing) => ToolFailure::ToolError(error.message.clone()),
+        Some(ErrorKind::ResourceNotFound) | Some(ErrorKind::PromptNotFound) => {
+            ToolFailure::InvalidParams(error.message.clone())
         }
         Some(ErrorKind::Unauthorized) => {
             ToolFailure::Internal(format!("host refused the call: {}", error.message))
@@ -270,6 +308,9 @@ mod tests {
                 ("timeout", -32003),
                 ("unauthorized", -32004),
                 ("handler_error", -32005),
+                ("resource_not_found", -32006),
+                ("prompt_not_found", -32007),
+                ("capability_missing", -32008),
             ]
         );
         for kind in ErrorKind::ALL {

@@ -55,6 +55,24 @@ impl Conn for std::os::unix::net::UnixStream {
     }
 }
 
+/// A second handle on the same stream, for the writer side.
+pub trait TryCloneConn: Sized {
+    fn try_clone_conn(&self) -> Self;
+}
+
+impl TryCloneConn for TcpStream {
+    fn try_clone_conn(&self) -> Self {
+        self.try_clone().unwrap()
+    }
+}
+
+#[cfg(unix)]
+impl TryCloneConn for std::os::unix::net::UnixStream {
+    fn try_clone_conn(&self) -> Self {
+        self.try_clone().unwrap()
+    }
+}
+
 type Writer = Arc<Mutex<Option<Box<dyn Conn>>>>;
 
 /// A host that listens on loopback TCP (or a Unix socket) and serves one sidecar.
@@ -70,6 +88,8 @@ pub struct HostOptions {
     pub token: String,
     pub tools: Value,
     pub handler: Arc<Handler>,
+    /// The `capabilities` of the auth.hello answer (none: a tools-only host).
+    pub capabilities: Option<Value>,
 }
 
 impl Default for HostOptions {
@@ -78,6 +98,7 @@ impl Default for HostOptions {
             token: TOKEN.into(),
             tools: default_tools(),
             handler: Arc::new(default_handler),
+            capabilities: None,
         }
     }
 }
@@ -173,11 +194,11 @@ fn serve_connection<R: Read>(
         match (message.get("method").and_then(Value::as_str), id) {
             (Some("auth.hello"), Some(id)) => {
                 if message["params"]["token"] == options.token.as_str() {
-                    reply_to(
-                        &writer,
-                        id,
-                        Reply::Result(json!({"protocol": 1, "host": "mock/0"})),
-                    );
+                    let mut welcome = json!({"protocol": 1, "host": "mock/0"});
+                    if let Some(capabilities) = &options.capabilities {
+                        welcome["capabilities"] = capabilities.clone();
+                    }
+                    reply_to(&writer, id, Reply::Result(welcome));
                 } else {
                     write_line(
                         &writer,
@@ -204,9 +225,41 @@ fn serve_connection<R: Read>(
                 let writer = writer.clone();
                 thread::spawn(move || reply_to(&writer, id, reply));
             }
+            // Resources and prompts go to the handler too, under their IPC method name.
+            (Some(method), Some(id)) if method != "lifecycle.shutdown" => {
+                let reply = (options.handler)(method, &message["params"]);
+                reply_to(&writer, id, reply);
+            }
             _ => {}
         }
     }
+}
+
+/// The IPC transports a mock host can listen on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ipc {
+    Tcp,
+    #[cfg(unix)]
+    Unix,
+    #[cfg(windows)]
+    Pipe,
+}
+
+/// Every transport this OS offers: the default first, then TCP.
+pub fn transports() -> Vec<Ipc> {
+    vec![
+        #[cfg(unix)]
+        Ipc::Unix,
+        #[cfg(windows)]
+        Ipc::Pipe,
+        Ipc::Tcp,
+    ]
+}
+
+fn unique() -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    COUNTER.fetch_add(1, Ordering::SeqCst)
 }
 
 impl MockHost {
@@ -215,40 +268,53 @@ impl MockHost {
     }
 
     pub fn start_with(options: HostOptions) -> MockHost {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let endpoint = format!("tcp:{}", listener.local_addr().unwrap());
-        let host = MockHost::new(endpoint, options.tools.clone(), None);
-        let (inbox, writer, tools) = (host.inbox.clone(), host.writer.clone(), host.tools.clone());
-        thread::spawn(move || {
-            let Ok((stream, _)) = listener.accept() else {
-                return;
-            };
-            *writer.lock().unwrap() = Some(Box::new(stream.try_clone().unwrap()));
-            serve_connection(stream, writer, inbox, tools, options);
-        });
-        host
+        Self::start_on(Ipc::Tcp, options)
     }
 
     #[cfg(unix)]
     pub fn start_unix() -> MockHost {
-        use std::os::unix::net::UnixListener;
-        let dir = TempDir::new();
-        let path = dir.0.join("ipc.sock");
-        let listener = UnixListener::bind(&path).unwrap();
-        let host = MockHost::new(
-            format!("unix:{}", path.display()),
-            default_tools(),
-            Some(dir),
-        );
-        let (inbox, writer, tools) = (host.inbox.clone(), host.writer.clone(), host.tools.clone());
+        Self::start_on(Ipc::Unix, HostOptions::default())
+    }
+
+    /// Listens on `ipc` and serves the first peer that connects.
+    pub fn start_on(ipc: Ipc, options: HostOptions) -> MockHost {
+        match ipc {
+            Ipc::Tcp => {
+                let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+                let endpoint = format!("tcp:{}", listener.local_addr().unwrap());
+                let host = MockHost::new(endpoint, options.tools.clone(), None);
+                host.serve_first(move || listener.accept().ok().map(|(s, _)| s), options);
+                host
+            }
+            #[cfg(unix)]
+            Ipc::Unix => {
+                use std::os::unix::net::UnixListener;
+                let dir = TempDir::new();
+                let path = dir.0.join("ipc.sock");
+                let listener = UnixListener::bind(&path).unwrap();
+                let endpoint = format!("unix:{}", path.display());
+                let host = MockHost::new(endpoint, options.tools.clone(), Some(dir));
+                host.serve_first(move || listener.accept().ok().map(|(s, _)| s), options);
+                host
+            }
+            #[cfg(windows)]
+            Ipc::Pipe => pipe::start(options),
+        }
+    }
+
+    fn serve_first<S, A>(&self, accept: A, options: HostOptions)
+    where
+        S: Conn + Read + TryCloneConn + 'static,
+        A: FnOnce() -> Option<S> + Send + 'static,
+    {
+        let (inbox, writer, tools) = (self.inbox.clone(), self.writer.clone(), self.tools.clone());
         thread::spawn(move || {
-            let Ok((stream, _)) = listener.accept() else {
+            let Some(stream) = accept() else {
                 return;
             };
-            *writer.lock().unwrap() = Some(Box::new(stream.try_clone().unwrap()));
-            serve_connection(stream, writer, inbox, tools, HostOptions::default());
+            *writer.lock().unwrap() = Some(Box::new(stream.try_clone_conn()));
+            serve_connection(stream, writer, inbox, tools, options);
         });
-        host
     }
 
     fn new(endpoint: String, tools: Value, dir: Option<TempDir>) -> MockHost {
@@ -311,12 +377,10 @@ pub struct TempDir(pub std::path::PathBuf);
 
 impl TempDir {
     pub fn new() -> TempDir {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let path = std::env::temp_dir().join(format!(
             "mcp-sidecar-test-{}-{}",
             std::process::id(),
-            COUNTER.fetch_add(1, Ordering::SeqCst)
+            unique()
         ));
         std::fs::create_dir_all(&path).unwrap();
         TempDir(path)
@@ -659,6 +723,21 @@ impl McpSession {
             .unwrap_or_else(|| panic!("no response with id {id}: {}", response.text()))
     }
 
+    /// The session's standalone GET stream (where server pushes arrive), past its head.
+    pub fn open_stream(&self) -> TcpStream {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            stream,
+            "GET /mcp HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAccept: text/event-stream\r\n\
+             Mcp-Session-Id: {}\r\nMCP-Protocol-Version: {PROTOCOL}\r\n\r\n",
+            self.port, self.session_id
+        )
+        .unwrap();
+        let head = read_until(&mut stream, "\r\n\r\n", Duration::from_secs(5));
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        stream
+    }
+
     pub fn call_tool(&self, id: u64, name: &str, arguments: Value) -> Value {
         self.request(
             id,
@@ -666,6 +745,24 @@ impl McpSession {
             json!({"name": name, "arguments": arguments}),
         )
     }
+}
+
+/// Reads an open SSE stream until `needle` shows up or the deadline passes.
+pub fn read_until(stream: &mut TcpStream, needle: &str, timeout: Duration) -> String {
+    stream
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let deadline = Instant::now() + timeout;
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline && !String::from_utf8_lossy(&seen).contains(needle) {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+            Err(_) => {}
+        }
+    }
+    String::from_utf8_lossy(&seen).into_owned()
 }
 
 /// A running sidecar in HTTP mode with its mock host, past the READY line.
@@ -678,4 +775,121 @@ pub fn start_http_with(options: HostOptions, args: &[&str]) -> (MockHost, Sideca
     let sidecar = Sidecar::spawn(&host.endpoint, args);
     let port = sidecar.ready_port();
     (host, sidecar, port)
+}
+
+/// A named-pipe host like the Python one: the first instance created before the sidecar
+/// starts. tokio drives the pipe (overlapped I/O, so reads never block writes); the std-based
+/// host logic above talks to it through two channels.
+#[cfg(windows)]
+mod pipe {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::windows::named_pipe::ServerOptions;
+
+    struct PipeConn(tokio::sync::mpsc::UnboundedSender<Option<Vec<u8>>>);
+
+    impl Write for PipeConn {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .send(Some(buf.to_vec()))
+                .map_err(|_| std::io::ErrorKind::BrokenPipe)?;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Conn for PipeConn {
+        fn close(&self) {
+            let _ = self.0.send(None);
+        }
+    }
+
+    /// The bytes the pipe delivered, as a blocking reader; EOF when the pipe closes.
+    struct ChannelReader {
+        chunks: mpsc::Receiver<Vec<u8>>,
+        current: std::io::Cursor<Vec<u8>>,
+    }
+
+    impl Read for ChannelReader {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            loop {
+                let n = Read::read(&mut self.current, buf)?;
+                if n > 0 || buf.is_empty() {
+                    return Ok(n);
+                }
+                match self.chunks.recv() {
+                    Ok(chunk) => self.current = std::io::Cursor::new(chunk),
+                    Err(_) => return Ok(0),
+                }
+            }
+        }
+    }
+
+    pub fn start(options: HostOptions) -> MockHost {
+        let name = format!(
+            r"\\.\pipe\mcp-sidecar-test-{}-{}",
+            std::process::id(),
+            unique()
+        );
+        let host = MockHost::new(format!("pipe:{name}"), options.tools.clone(), None);
+        let (inbox, writer, tools) = (host.inbox.clone(), host.writer.clone(), host.tools.clone());
+        let (created_tx, created_rx) = mpsc::channel();
+        thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let server = ServerOptions::new()
+                    .first_pipe_instance(true)
+                    .reject_remote_clients(true)
+                    .create(&name)
+                    .expect("create the pipe");
+                created_tx.send(()).unwrap();
+                if server.connect().await.is_err() {
+                    return;
+                }
+                let (mut read, mut write) = tokio::io::split(server);
+                let (out_tx, mut out_rx) = tokio::sync::mpsc::unbounded_channel();
+                *writer.lock().unwrap() = Some(Box::new(PipeConn(out_tx)));
+                let (in_tx, in_rx) = mpsc::channel();
+                let reader = ChannelReader {
+                    chunks: in_rx,
+                    current: std::io::Cursor::new(Vec::new()),
+                };
+                thread::spawn(move || serve_connection(reader, writer, inbox, tools, options));
+                let reading = async move {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        match read.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => {
+                                if in_tx.send(buf[..n].to_vec()).is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                };
+                let writing = async move {
+                    while let Some(Some(bytes)) = out_rx.recv().await {
+                        if write.write_all(&bytes).await.is_err() {
+                            return;
+                        }
+                    }
+                };
+                // Either side ending closes the pipe (dropping both halves).
+                tokio::select! {
+                    () = reading => {}
+                    () = writing => {}
+                }
+            });
+        });
+        created_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("pipe created");
+        host
+    }
 }

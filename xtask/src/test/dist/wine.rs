@@ -1,13 +1,15 @@
-//! The Windows sidecar from the win_amd64 wheel, run under wine and driven by the Linux Python
-//! host over loopback TCP. Debian's wine 8.0 lacks `ProcessPrng` in bcryptprimitives.dll, which
-//! Rust's std imports, so a stub DLL built with mingw (forwarding to advapi32's
-//! SystemFunction036) sits next to a copy of the exe in a scratch folder — never in a wheel.
+//! Windows binaries under wine: the sidecar from the win_amd64 wheel, driven by the Linux Python
+//! host over loopback TCP; and the sidecar crate's own tests built for Windows, whose Rust fake
+//! host drives the sidecar over a named pipe (a Linux host cannot reach a wine pipe). Debian's
+//! wine 8.0 lacks `ProcessPrng` in bcryptprimitives.dll, which Rust's std imports, so a stub
+//! DLL built with mingw (forwarding to advapi32's SystemFunction036) sits next to the exes in
+//! scratch or target folders — never in a wheel.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{ensure, Context, Result};
-use xshell::cmd;
+use xshell::{cmd, Shell};
 
 use super::install::smoke;
 use super::{native_binary, Ctx, LINUX_TAG, WIN_TAG};
@@ -35,7 +37,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
     let dir = ctx.fresh_dir("wine")?;
     let exe = dir.join("mcp-sidecar.exe");
     fs::write(&exe, native_binary(&fs::read(ctx.wheel_path(WIN_TAG))?)?)?;
-    build_stub_dll(ctx, &dir)?;
+    build_stub_dll(ctx.sh, &dir)?;
     let wine = find("wine", "/usr/lib/wine/wine64")?;
     // Kept between runs: creating a prefix takes several seconds.
     let prefix = ctx.scratch.join("wineprefix");
@@ -64,20 +66,107 @@ pub fn run(ctx: &Ctx) -> Result<()> {
         &venv,
         &["--binary", &wrapper_arg, "--ipc", "tcp", "--timeout", "120"],
     );
-    // Stop the wineserver of our prefix (and only ours), whatever the outcome.
-    if let Ok(wineserver) = find("wineserver", "/usr/lib/wine/wineserver64") {
-        let _ = cmd!(ctx.sh, "{wineserver} -k")
-            .env("WINEPREFIX", &prefix)
-            .quiet()
-            .ignore_status()
-            .run();
-    }
+    stop_wineserver(ctx.sh, &prefix);
     eprintln!("    wine round trip: {}", result?);
     Ok(())
 }
 
+/// Windows target of the crate tests; its exes find the stub DLL in their own folders.
+const WIN_TARGET: &str = "x86_64-pc-windows-gnu";
+
+/// Start/stop cycles per transport under wine, where every process start costs ~0.3 s.
+const WINE_CYCLES: &str = "20";
+
+/// `cargo test` of the sidecar crate for Windows with wine as the runner: its unit tests, and
+/// the reliability suite over the named pipe and TCP.
+pub fn run_crate_tests(sh: &Shell) -> Result<()> {
+    let (runner, prefix) = prepare_runner(sh)?;
+    let result = cmd!(
+        sh,
+        "cargo test --package mcp-sidecar --target {WIN_TARGET} --bins --test reliability"
+    )
+    .env("CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER", &runner)
+    .env("MCP_SIDECAR_TEST_CYCLES", WINE_CYCLES)
+    .run()
+    .context("the sidecar's tests for Windows under wine");
+    stop_wineserver(sh, &prefix);
+    result
+}
+
+/// The crate's latency benchmark (`tests/latency.rs`) for Windows under wine; its output.
+pub fn run_latency_bench(sh: &Shell) -> Result<String> {
+    let (runner, prefix) = prepare_runner(sh)?;
+    let result = cmd!(
+        sh,
+        "cargo test --quiet --package mcp-sidecar --target {WIN_TARGET} --test latency -- --ignored --nocapture"
+    )
+    .env("CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER", &runner)
+    .read()
+    .context("the latency benchmark for Windows under wine");
+    stop_wineserver(sh, &prefix);
+    result
+}
+
+/// The stub DLL in the Windows target's output folders and a runner script; (runner, prefix).
+fn prepare_runner(sh: &Shell) -> Result<(PathBuf, PathBuf)> {
+    let wine = find("wine", "/usr/lib/wine/wine64")?;
+    let root = crate::project_root();
+    let scratch = root.join("target/wine-tests");
+    fs::create_dir_all(&scratch)?;
+    build_stub_dll(sh, &scratch)?;
+    let out = root.join("target").join(WIN_TARGET).join("debug");
+    for dir in [out.clone(), out.join("deps")] {
+        fs::create_dir_all(&dir)?;
+        fs::copy(
+            scratch.join("bcryptprimitives.dll"),
+            dir.join("bcryptprimitives.dll"),
+        )?;
+    }
+    // Kept between runs: creating a prefix takes several seconds.
+    let prefix = scratch.join("wineprefix");
+    let runner = write_runner(&scratch, &wine, &prefix)?;
+    Ok((runner, prefix))
+}
+
+/// Stops the wineserver of our prefix (and only ours), whatever the outcome.
+fn stop_wineserver(sh: &Shell, prefix: &Path) {
+    if let Ok(wineserver) = find("wineserver", "/usr/lib/wine/wineserver64") {
+        let _ = cmd!(sh, "{wineserver} -k")
+            .env("WINEPREFIX", prefix)
+            .quiet()
+            .ignore_status()
+            .run();
+    }
+}
+
+fn quote(path: &Path) -> String {
+    format!("'{}'", path.to_string_lossy().replace('\'', "'\\''"))
+}
+
+/// A cargo runner: `wine EXE ARGS...` in our prefix.
+fn write_runner(dir: &Path, wine: &Path, prefix: &Path) -> Result<PathBuf> {
+    let script = format!(
+        "#!/bin/sh\nexport WINEPREFIX={} WINEDEBUG=-all\nexec {} \"$@\"\n",
+        quote(prefix),
+        quote(wine)
+    );
+    let path = dir.join("wine-runner.sh");
+    write_executable(&path, &script)?;
+    Ok(path)
+}
+
+fn write_executable(path: &Path, script: &str) -> Result<()> {
+    fs::write(path, script)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o755))?;
+    }
+    Ok(())
+}
+
 /// bcryptprimitives.dll exporting ProcessPrng, next to the exe.
-fn build_stub_dll(ctx: &Ctx, dir: &Path) -> Result<()> {
+fn build_stub_dll(sh: &Shell, dir: &Path) -> Result<()> {
     let gcc = find("x86_64-w64-mingw32-gcc", "/usr/bin/x86_64-w64-mingw32-gcc")
         .context("the wine test needs mingw-w64 (apt-get install mingw-w64)")?;
     let src = dir.join("stub.c");
@@ -85,20 +174,17 @@ fn build_stub_dll(ctx: &Ctx, dir: &Path) -> Result<()> {
     let dll = dir.join("bcryptprimitives.dll");
     fs::write(&src, STUB_C)?;
     fs::write(&def, STUB_DEF)?;
-    cmd!(
-        ctx.sh,
-        "{gcc} -shared -O2 -s -o {dll} {src} {def} -ladvapi32"
-    )
-    .quiet()
-    .run()
-    .context("building the stub bcryptprimitives.dll")?;
+    cmd!(sh, "{gcc} -shared -O2 -s -o {dll} {src} {def} -ladvapi32")
+        .quiet()
+        .run()
+        .context("building the stub bcryptprimitives.dll")?;
     Ok(())
 }
 
 /// A `binary` for McpSidecar: runs the exe under wine and drops `--parent-pid`, whose Linux
 /// pid means nothing to a Windows process (it would think its parent is gone at once).
 fn write_wrapper(dir: &Path, wine: &Path, exe: &Path, prefix: &Path) -> Result<PathBuf> {
-    let q = |p: &Path| format!("'{}'", p.to_string_lossy().replace('\'', "'\\''"));
+    let q = quote;
     let script = format!(
         "#!/bin/sh\n\
          export WINEPREFIX={prefix} WINEDEBUG=-all\n\
@@ -115,12 +201,7 @@ fn write_wrapper(dir: &Path, wine: &Path, exe: &Path, prefix: &Path) -> Result<P
         exe = q(exe),
     );
     let path = dir.join("mcp-sidecar-wine.sh");
-    fs::write(&path, script)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o755))?;
-    }
+    write_executable(&path, &script)?;
     Ok(path)
 }
 

@@ -1,6 +1,6 @@
-"""A minimal MCP Streamable HTTP client (standard library only).
+"""A minimal MCP Streamable HTTP client (standard library only; not part of the package).
 
-For smoke tests, benchmarks and frozen-app checks of a running sidecar: initialize, ping,
+For the pytest suite, smoke tests and benchmarks of a running sidecar: initialize, ping,
 tools/list, tools/call. One client is one MCP session; each thread that uses it gets its own
 keep-alive HTTP connection, so concurrent calls on one session are fine.
 """
