@@ -7,6 +7,7 @@
 
 mod binary;
 mod finding;
+mod headers;
 mod report;
 mod sdist;
 mod wheel_rules;

@@ -8,7 +8,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use tar::EntryType;
 
 use super::finding::{finding, Finding, Kind};
-use super::wheel_rules::{description_finding, header, parse_headers};
+use super::headers::{description_finding, header, parse_headers};
 use super::zip_rules::unsafe_path;
 use crate::wheel::normalize_dist_name;
 
