@@ -109,7 +109,7 @@ fn finish(
         .iter()
         .map(|a| out.join(&a.file))
         .collect();
-    verify(&paths)?;
+    verify(cfg, &paths)?;
     report::summary(&manifest, outcomes, out, started.elapsed(), json)
 }
 
@@ -262,9 +262,9 @@ fn write_checksums(
 }
 
 /// The same verification `cargo xtask check` runs, over every artifact in the manifest.
-fn verify(paths: &[PathBuf]) -> Result<()> {
+fn verify(cfg: &Config, paths: &[PathBuf]) -> Result<()> {
     eprintln!("==> check: {} artifact(s)", paths.len());
-    let report = crate::check::check_paths(paths, None)?;
+    let report = crate::check::check_paths(paths, None, &crate::check::Payload::of(cfg))?;
     if !report.is_clean() {
         report
             .write_human(&mut std::io::stderr())

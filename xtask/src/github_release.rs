@@ -26,7 +26,7 @@ impl flags::GithubRelease {
         check_tag(&self.tag, &version)?;
         let inventory = Inventory::load(&self.dist, &version)
             .context("refusing to release: dist/ is not one consistent release")?;
-        crate::publish::require_clean_check(&inventory)?;
+        crate::publish::require_clean_check(&inventory, &crate::config::Config::load()?)?;
         let notes = render_notes(&version, &inventory);
         let notes_file = crate::project_root()
             .join("target/github-release")

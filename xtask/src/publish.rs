@@ -62,7 +62,7 @@ impl flags::Publish {
         let cfg = crate::config::Config::load()?;
         let inventory = Inventory::load(&self.dist, &cfg.version)
             .context("refusing to publish: dist/ is not one consistent release")?;
-        require_clean_check(&inventory)?;
+        require_clean_check(&inventory, &cfg)?;
         let files: Vec<PathBuf> = inventory.distributions().map(|a| a.path.clone()).collect();
         let venv = Venv::ensure(sh, "release-tools", NEWEST, &[TWINE])?;
         let twine = venv.bin("twine");
@@ -201,9 +201,10 @@ pub fn files_to_upload(
 
 /// The gate both `publish` and `github-release` pass through: `cargo xtask check` is clean on
 /// every wheel and sdist.
-pub fn require_clean_check(inventory: &Inventory) -> Result<()> {
+pub fn require_clean_check(inventory: &Inventory, cfg: &crate::config::Config) -> Result<()> {
     let files: Vec<PathBuf> = inventory.distributions().map(|a| a.path.clone()).collect();
-    let report = crate::check::check_paths(&files, None).context("running `cargo xtask check`")?;
+    let report = crate::check::check_paths(&files, None, &crate::check::Payload::of(cfg))
+        .context("running `cargo xtask check`")?;
     if !report.is_clean() {
         let mut findings = Vec::new();
         report

@@ -12,7 +12,7 @@ pub enum Rule {
     Zip,
     /// 2. Wheel metadata: file name, WHEEL, METADATA, RECORD, platform tag.
     Metadata,
-    /// 3. The one sidecar binary under `<package>/_native/`.
+    /// 3. The one sidecar binary under `<package>/<native-dir>/`.
     Payload,
     /// 4. The binary against the tag it ships under.
     Binary,
@@ -96,11 +96,11 @@ kinds! {
     RecordBadHash => "record-bad-hash", Metadata, Error, "a RECORD hash that is not sha256=<urlsafe base64, no padding>";
     RecordSelfHash => "record-self-hash", Metadata, Error, "RECORD's own row carries a hash or size (both must be empty)";
 
-    PayloadMissingBinary => "payload-missing-binary", Payload, Error, "a platform wheel without its binary under <package>/_native/";
-    PayloadExtraFile => "payload-extra-file", Payload, Error, "more than one file under _native/, or a binary in a pure wheel";
+    PayloadMissingBinary => "payload-missing-binary", Payload, Error, "a platform wheel without its binary under <package>/<native-dir>/";
+    PayloadExtraFile => "payload-extra-file", Payload, Error, "more than one file under <native-dir>/, or a binary in a pure wheel";
     PayloadNotExecutable => "payload-not-executable", Payload, Error, "the binary has no executable bit in its zip external attributes";
     PayloadNotRegular => "payload-not-regular", Payload, Error, "the binary is not stored as a regular file";
-    PayloadWrongName => "payload-wrong-name", Payload, Error, "the binary's name lacks (or wrongly has) the platform's .exe suffix";
+    PayloadWrongName => "payload-wrong-name", Payload, Error, "the binary is not named <binary>, plus .exe on Windows";
 
     BinaryUnparseable => "binary-unparseable", Binary, Error, "goblin cannot parse the binary";
     BinaryFormat => "binary-format", Binary, Error, "the executable format (ELF, Mach-O, PE; exe vs library) does not match the tag";

@@ -370,6 +370,15 @@ pub fn resign(b: &[u8]) -> Vec<u8> {
 pub const NAME: &str = "mcp_sidecar";
 pub const VERSION: &str = "0.1.0";
 
+/// The payload layout the fixture wheels follow (this repository's `[workspace.metadata.dist]`).
+pub fn payload() -> super::Payload {
+    super::Payload {
+        python_package: NAME.into(),
+        native_dir: "_native".into(),
+        binary: "mcp-sidecar".into(),
+    }
+}
+
 /// A wheel to write: members in order, plus overrides for the generated metadata.
 #[derive(Clone)]
 pub struct Spec {

@@ -1,9 +1,10 @@
 //! `cargo xtask check [PATH…]`: verifies wheels, sdists and bare binaries offline against their
 //! tags and PyPI's upload rules. `dist` ends by calling `check_paths` on what it wrote.
 //!
-//! Rules, one module each: `zip_rules` (1, zip structure), `wheel_rules` (2 metadata, 3 payload),
-//! `binary/` (4, the binary vs its tag, with goblin), `sdist`. Findings are data (`finding.rs`);
-//! `report.rs` prints them. Never depends on `dist`: everything comes from the bytes and the tag.
+//! Rules, one module each: `zip_rules/` (1, zip structure), `wheel_rules/` (2 metadata, 3 payload),
+//! `binary/` (4, the binary vs its tag, with goblin), `sdist`; `headers` reads WHEEL/METADATA/PKG-INFO.
+//! Findings are data (`finding.rs`); `report.rs` prints them. Never depends on `dist`: everything
+//! comes from the bytes, the tag and the `Payload` the caller takes from the config.
 
 mod binary;
 mod finding;
@@ -26,11 +27,30 @@ use std::process::ExitCode;
 use anyhow::Result;
 use xshell::Shell;
 
-pub use finding::Finding;
 pub use report::{Artifact, ArtifactKind, Report};
 
+use crate::config::Config;
 use crate::flags;
 use crate::wheel::PlatformTag;
+
+/// Where a platform wheel carries its one binary: `<python-package>/<native-dir>/<binary>[.exe]`,
+/// as `[workspace.metadata.dist]` says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payload {
+    pub python_package: String,
+    pub native_dir: String,
+    pub binary: String,
+}
+
+impl Payload {
+    pub fn of(cfg: &Config) -> Payload {
+        Payload {
+            python_package: cfg.dist.python_package.clone(),
+            native_dir: cfg.dist.native_dir.clone(),
+            binary: cfg.dist.binary.clone(),
+        }
+    }
+}
 
 /// Usage and I/O problems: exit code 2, unlike findings (exit code 1).
 #[derive(Debug, thiserror::Error)]
@@ -64,7 +84,8 @@ impl flags::Check {
         } else {
             self.paths
         };
-        let report = check_paths(&paths, self.expect_tag.as_deref())?;
+        let payload = Payload::of(&Config::load()?);
+        let report = check_paths(&paths, self.expect_tag.as_deref(), &payload)?;
         report.print(self.json)?;
         Ok(if report.is_clean() {
             ExitCode::SUCCESS
@@ -107,7 +128,11 @@ fn classify(path: &Path) -> Input {
 
 /// Checks every wheel and sdist in the given directories, and the given files (a bare binary
 /// needs `expect_tag`). `Err` only for usage or I/O problems; findings are in the report.
-pub fn check_paths(paths: &[PathBuf], expect_tag: Option<&str>) -> Result<Report> {
+pub fn check_paths(
+    paths: &[PathBuf],
+    expect_tag: Option<&str>,
+    payload: &Payload,
+) -> Result<Report> {
     let tag = expect_tag
         .map(|t| {
             PlatformTag::parse(t).map_err(|source| CheckError::BadTag {
@@ -139,10 +164,10 @@ pub fn check_paths(paths: &[PathBuf], expect_tag: Option<&str>) -> Result<Report
         }
     }
     // Two cores on the build machines: files are independent, check them side by side.
-    let results: Vec<Result<(Vec<Finding>, Artifact), CheckError>> = std::thread::scope(|s| {
+    let results: Vec<Result<Artifact, CheckError>> = std::thread::scope(|s| {
         let handles: Vec<_> = files
             .iter()
-            .map(|file| s.spawn(|| check_file(file, tag.as_ref())))
+            .map(|file| s.spawn(|| check_file(file, tag.as_ref(), payload)))
             .collect();
         handles
             .into_iter()
@@ -157,13 +182,9 @@ pub fn check_paths(paths: &[PathBuf], expect_tag: Option<&str>) -> Result<Report
             })
             .collect()
     });
-    let mut report = Report::default();
-    for result in results {
-        let (findings, artifact) = result?;
-        report.findings.extend(findings);
-        report.artifacts.push(artifact);
-    }
-    Ok(report)
+    Ok(Report {
+        artifacts: results.into_iter().collect::<Result<_, _>>()?,
+    })
 }
 
 /// The wheels and sdists directly inside `dir`, sorted (SHA256SUMS, manifests etc. are skipped).
@@ -191,7 +212,8 @@ fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, CheckError> {
 fn check_file(
     path: &Path,
     tag: Option<&PlatformTag>,
-) -> Result<(Vec<Finding>, Artifact), CheckError> {
+    payload: &Payload,
+) -> Result<Artifact, CheckError> {
     let bytes = std::fs::read(path).map_err(|source| CheckError::Io {
         path: path.to_path_buf(),
         source,
@@ -202,7 +224,7 @@ fn check_file(
         .unwrap_or_default();
     let (kind, mut findings, binaries) = match (classify(path), tag) {
         (Input::Wheel, _) => {
-            let (findings, summary) = wheel_rules::check(&name, &bytes);
+            let (findings, summary) = wheel_rules::check(&name, &bytes, payload);
             (ArtifactKind::Wheel, findings, summary.binaries)
         }
         (Input::Sdist, _) => (ArtifactKind::Sdist, sdist::check(&name, &bytes), Vec::new()),
@@ -215,29 +237,28 @@ fn check_file(
     for f in &mut findings {
         f.file = path.to_path_buf();
     }
-    let artifact = Artifact {
+    Ok(Artifact {
         file: path.to_path_buf(),
         kind,
         size: bytes.len() as u64,
         binaries,
-        findings: findings.len(),
-    };
-    Ok((findings, artifact))
+        findings,
+    })
 }
 
 /// The in-memory entry points the tests and fuzzers drive (no file system).
 #[cfg(test)]
-pub(crate) fn check_wheel_bytes(file_name: &str, bytes: &[u8]) -> Vec<Finding> {
-    wheel_rules::check(file_name, bytes).0
+pub(crate) fn check_wheel_bytes(file_name: &str, bytes: &[u8]) -> Vec<finding::Finding> {
+    wheel_rules::check(file_name, bytes, &fixtures::payload()).0
 }
 
 #[cfg(test)]
-pub(crate) fn check_sdist_bytes(file_name: &str, bytes: &[u8]) -> Vec<Finding> {
+pub(crate) fn check_sdist_bytes(file_name: &str, bytes: &[u8]) -> Vec<finding::Finding> {
     sdist::check(file_name, bytes)
 }
 
 #[cfg(test)]
-pub(crate) fn check_binary_bytes(bytes: &[u8], tag: &str) -> Vec<Finding> {
+pub(crate) fn check_binary_bytes(bytes: &[u8], tag: &str) -> Vec<finding::Finding> {
     let tag = PlatformTag::parse(tag).expect("test tags parse");
     binary::check(bytes, &tag.expectation()).0
 }

@@ -14,33 +14,36 @@ pub enum ArtifactKind {
     Binary,
 }
 
-/// One checked file and what was measured in it.
+/// One checked file, what was measured in it and what is wrong with it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Artifact {
     pub file: PathBuf,
     pub kind: ArtifactKind,
     pub size: u64,
     pub binaries: Vec<BinaryFacts>,
-    pub findings: usize,
-}
-
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct Report {
-    pub artifacts: Vec<Artifact>,
     pub findings: Vec<Finding>,
 }
 
+/// `--json`: `{clean, errors, warnings, artifacts: [{file, kind, size, binaries, findings: [Finding]}]}`,
+/// each finding `{severity, kind, rule, file, member, message, expected}`.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub artifacts: Vec<Artifact>,
+}
+
 impl Report {
+    /// Every finding, file by file.
+    pub fn findings(&self) -> impl Iterator<Item = &Finding> {
+        self.artifacts.iter().flat_map(|a| &a.findings)
+    }
+
     /// Clean means no findings at all: warnings fail the check too.
     pub fn is_clean(&self) -> bool {
-        self.findings.is_empty()
+        self.findings().next().is_none()
     }
 
     pub fn count(&self, severity: Severity) -> usize {
-        self.findings
-            .iter()
-            .filter(|f| f.severity == severity)
-            .count()
+        self.findings().filter(|f| f.severity == severity).count()
     }
 
     /// Human lines (`error[code] file!member: what; expected …`) and a summary, or JSON.
@@ -60,14 +63,13 @@ impl Report {
             "errors": self.count(Severity::Error),
             "warnings": self.count(Severity::Warning),
             "artifacts": self.artifacts,
-            "findings": self.findings,
         });
         serde_json::to_writer_pretty(&mut *w, &value)?;
         writeln!(w)
     }
 
     pub fn write_human(&self, w: &mut impl Write) -> io::Result<()> {
-        for f in &self.findings {
+        for f in self.findings() {
             let severity = match f.severity {
                 Severity::Error => "error",
                 Severity::Warning => "warning",
@@ -87,7 +89,11 @@ impl Report {
             )?;
         }
         for a in &self.artifacts {
-            let status = if a.findings == 0 { "ok  " } else { "FAIL" };
+            let status = if a.findings.is_empty() {
+                "ok  "
+            } else {
+                "FAIL"
+            };
             let mut line = format!("{status} {} ({})", a.file.display(), human_size(a.size));
             for b in &a.binaries {
                 let member = b

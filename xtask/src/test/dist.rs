@@ -189,7 +189,7 @@ fn binary_facts(ctx: &Ctx) -> Result<()> {
         .map(|t| ctx.wheel_path(t))
         .chain([ctx.sdist_path()])
         .collect();
-    let report = crate::check::check_paths(&paths, None)?;
+    let report = crate::check::check_paths(&paths, None, &crate::check::Payload::of(&ctx.cfg))?;
     if !report.is_clean() {
         report.write_human(&mut std::io::stderr())?;
         bail!("`cargo xtask check` has findings for dist/");

@@ -133,3 +133,30 @@ pub(super) fn check(pe: &PE<'_>, exp: &BinaryExpectation) -> Checked {
         notes,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::is_system_dll;
+
+    #[test]
+    fn runtimes_that_ship_beside_an_exe_are_not_system_dlls() {
+        for dll in [
+            "KERNEL32.dll",
+            "api-ms-win-crt-runtime-l1-1-0.dll",
+            "ucrtbase.dll",
+            "msvcrt.dll",
+        ] {
+            assert!(is_system_dll(dll), "{dll}");
+        }
+        for dll in [
+            "libgcc_s_seh-1.dll",
+            "libwinpthread-1.dll",
+            "libstdc++-6.dll",
+            "vcruntime140.dll",
+            "vcruntime140_1.dll",
+            "msvcp140.dll",
+        ] {
+            assert!(!is_system_dll(dll), "{dll}");
+        }
+    }
+}

@@ -12,6 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 use super::binary::BinaryFacts;
 use super::finding::{finding, Finding, Kind};
 use super::zip_rules::{self, Archive, ReadError};
+use super::Payload;
 use crate::wheel::{PlatformTag, WheelFilename};
 
 /// What the caller gets besides findings: the binaries found and how they measured up.
@@ -20,7 +21,7 @@ pub struct WheelSummary {
     pub binaries: Vec<BinaryFacts>,
 }
 
-pub fn check(file_name: &str, bytes: &[u8]) -> (Vec<Finding>, WheelSummary) {
+pub fn check(file_name: &str, bytes: &[u8], payload: &Payload) -> (Vec<Finding>, WheelSummary) {
     let mut out = Vec::new();
     let mut summary = WheelSummary::default();
     let filename = match WheelFilename::parse(file_name) {
@@ -54,6 +55,7 @@ pub fn check(file_name: &str, bytes: &[u8]) -> (Vec<Finding>, WheelSummary) {
         contents: &contents,
         filename: filename.as_ref(),
         platforms: &platforms,
+        payload,
     };
     if let Some(dist_info) = wheel.dist_info(&mut out) {
         wheel.wheel_file(&dist_info, &mut out);
@@ -123,6 +125,7 @@ struct Wheel<'w, 'a> {
     contents: &'w [Option<Vec<u8>>],
     filename: Option<&'w WheelFilename>,
     platforms: &'w [PlatformTag],
+    payload: &'w Payload,
 }
 
 impl Wheel<'_, '_> {

@@ -6,18 +6,25 @@ use std::collections::BTreeSet;
 use super::super::binary;
 use super::super::finding::{finding, Finding, Kind};
 use super::super::zip_rules::{Entry, S_IFREG};
+use super::super::Payload;
 use super::{Wheel, WheelSummary};
 use crate::wheel::BinaryExpectation;
 
 impl Wheel<'_, '_> {
     /// Rule 3, then rule 4 on the binary it finds.
     pub(super) fn payload(&self, out: &mut Vec<Finding>, summary: &mut WheelSummary) {
+        let Payload {
+            python_package,
+            native_dir,
+            binary: binary_name,
+        } = self.payload;
+        let native_dir = native_dir.as_str();
         let natives: Vec<(usize, &Entry)> = self
             .archive
             .entries
             .iter()
             .enumerate()
-            .filter(|(_, e)| !e.is_dir() && e.name.split('/').nth(1) == Some("_native"))
+            .filter(|(_, e)| !e.is_dir() && e.name.split('/').nth(1) == Some(native_dir))
             .collect();
         let Some(filename) = self.filename else {
             return;
@@ -35,21 +42,20 @@ impl Wheel<'_, '_> {
             }
             return;
         }
-        let expectations: Vec<BinaryExpectation> =
-            self.platforms.iter().fold(Vec::new(), |mut acc, t| {
-                let e = t.expectation();
-                if !acc.contains(&e) {
-                    acc.push(e);
-                }
-                acc
-            });
+        let mut expectations: Vec<BinaryExpectation> = Vec::new();
+        for e in self.platforms.iter().map(|t| t.expectation()) {
+            if !expectations.contains(&e) {
+                expectations.push(e);
+            }
+        }
         let suffix = expectations.first().map(|e| e.exe_suffix).unwrap_or("");
-        let want_dir = format!("{}/_native/", filename.name);
+        let want_dir = format!("{python_package}/{native_dir}/");
+        let want_name = format!("{binary_name}{suffix}");
         let Some(&(index, entry)) = natives.first() else {
             out.push(finding(
                 Kind::PayloadMissingBinary,
-                "no file under <package>/_native/",
-                format!("exactly one binary at {want_dir}<binary>{suffix}"),
+                format!("no file under <package>/{native_dir}/"),
+                format!("exactly one binary at {want_dir}{want_name}"),
             ));
             return;
         };
@@ -57,7 +63,10 @@ impl Wheel<'_, '_> {
             out.push(
                 finding(
                     Kind::PayloadExtraFile,
-                    format!("second file under _native/ (the first is {})", entry.name),
+                    format!(
+                        "second file under {native_dir}/ (the first is {})",
+                        entry.name
+                    ),
                     format!("exactly one binary under {want_dir}"),
                 )
                 .member(&extra.name),
@@ -68,25 +77,19 @@ impl Wheel<'_, '_> {
                 finding(
                     Kind::PayloadMissingBinary,
                     format!("the binary is at {}, outside the package", entry.name),
-                    format!("{want_dir}<binary>{suffix}"),
+                    format!("{want_dir}{want_name}"),
                 )
                 .member(&entry.name),
             );
         }
         self.payload_mode(entry, out);
         let base = entry.name.rsplit('/').next().unwrap_or_default();
-        let has_exe = base.to_ascii_lowercase().ends_with(".exe");
-        if has_exe != (suffix == ".exe") {
-            let want = if suffix == ".exe" {
-                format!("{base}.exe")
-            } else {
-                base.trim_end_matches(".exe").to_string()
-            };
+        if base != want_name {
             out.push(
                 finding(
                     Kind::PayloadWrongName,
                     format!("binary is named {base}"),
-                    format!("{want} for this platform"),
+                    format!("{want_name} for this platform (the config's binary)"),
                 )
                 .member(&entry.name),
             );
