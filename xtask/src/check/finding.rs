@@ -182,6 +182,16 @@ pub fn finding(kind: Kind, message: impl Into<String>, expected: impl Into<Strin
     Finding::new(kind, message, expected)
 }
 
+/// A finding about one archive member.
+pub fn finding_at(
+    member: impl Into<String>,
+    kind: Kind,
+    message: impl Into<String>,
+    expected: impl Into<String>,
+) -> Finding {
+    Finding::new(kind, message, expected).member(member)
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;

@@ -7,7 +7,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use tar::EntryType;
 
-use super::finding::{finding, Finding, Kind};
+use super::finding::{finding, finding_at, Finding, Kind};
 use super::headers::{description_finding, header, parse_headers};
 use super::zip_rules::unsafe_path;
 use crate::wheel::normalize_dist_name;
@@ -67,14 +67,12 @@ pub fn check(file_name: &str, bytes: &[u8]) -> Vec<Finding> {
         if let Some(why) =
             unsafe_path(trimmed).or(control.then_some("contains a control character"))
         {
-            out.push(
-                finding(
-                    Kind::SdistUnsafePath,
-                    format!("member path {:?} {why}", shown),
-                    "relative paths under NAME-VERSION/",
-                )
-                .member(&shown),
-            );
+            out.push(finding_at(
+                &shown,
+                Kind::SdistUnsafePath,
+                format!("member path {:?} {why}", shown),
+                "relative paths under NAME-VERSION/",
+            ));
         }
         let link_kind = match m.kind {
             EntryType::Symlink => Some("a symbolic link"),
@@ -88,41 +86,35 @@ pub fn check(file_name: &str, bytes: &[u8]) -> Vec<Finding> {
                 .as_deref()
                 .map(|l| format!(" to {:?}", String::from_utf8_lossy(l)))
                 .unwrap_or_default();
-            out.push(
-                finding(
-                    Kind::SdistLink,
-                    format!("member is {what}{target}"),
-                    "regular files and directories only",
-                )
-                .member(&shown),
-            );
+            out.push(finding_at(
+                &shown,
+                Kind::SdistLink,
+                format!("member is {what}{target}"),
+                "regular files and directories only",
+            ));
         }
         match trimmed.split_once('/') {
             Some((top, rest)) if top == root => {
                 present.insert(rest.to_string());
             }
             None if trimmed == root => {}
-            _ => out.push(
-                finding(
-                    Kind::SdistRoot,
-                    format!("member {shown:?} is outside {root}/"),
-                    format!("every member under {root}/"),
-                )
-                .member(&shown),
-            ),
+            _ => out.push(finding_at(
+                &shown,
+                Kind::SdistRoot,
+                format!("member {shown:?} is outside {root}/"),
+                format!("every member under {root}/"),
+            )),
         }
     }
     for required in REQUIRED {
         if !present.contains(required) {
             let path = format!("{root}/{required}");
-            out.push(
-                finding(
-                    Kind::SdistMissingFile,
-                    format!("{path} is missing"),
-                    format!("{path} (pip and maturin build from it)"),
-                )
-                .member(&path),
-            );
+            out.push(finding_at(
+                &path,
+                Kind::SdistMissingFile,
+                format!("{path} is missing"),
+                format!("{path} (pip and maturin build from it)"),
+            ));
         }
     }
     if let (Some(text), Some((name, version))) = (pkg_info, name_version) {
@@ -141,18 +133,16 @@ fn pkg_info_matches(text: &str, name: &str, version: &str, path: &str, out: &mut
     if pkg_name.map(normalize_dist_name) != Some(normalize_dist_name(name))
         || pkg_version.map(|v| v.replace('-', "_")).as_deref() != Some(version)
     {
-        out.push(
-            finding(
-                Kind::SdistMetadata,
-                format!(
-                    "PKG-INFO says Name {} Version {}",
-                    pkg_name.unwrap_or("(missing)"),
-                    pkg_version.unwrap_or("(missing)")
-                ),
-                format!("Name normalizing to {name} and Version {version}, as the file name says"),
-            )
-            .member(path),
-        );
+        out.push(finding_at(
+            path,
+            Kind::SdistMetadata,
+            format!(
+                "PKG-INFO says Name {} Version {}",
+                pkg_name.unwrap_or("(missing)"),
+                pkg_version.unwrap_or("(missing)")
+            ),
+            format!("Name normalizing to {name} and Version {version}, as the file name says"),
+        ));
     }
 }
 

@@ -10,7 +10,7 @@ mod wheel_file;
 use std::collections::{BTreeSet, HashMap};
 
 use super::binary::BinaryFacts;
-use super::finding::{finding, Finding, Kind};
+use super::finding::{finding, finding_at, Finding, Kind};
 use super::zip_rules::{self, Archive, ReadError};
 use super::Payload;
 use crate::wheel::{PlatformTag, WheelFilename};
@@ -104,14 +104,12 @@ fn read_members(archive: &Archive<'_>, out: &mut Vec<Finding>) -> Vec<Option<Vec
             Err(ReadError::Encrypted | ReadError::Method(_)) => None,
             Ok(c) => Some(c),
             Err(err) => {
-                out.push(
-                    finding(
-                        Kind::ZipCorruptData,
-                        format!("member cannot be read: {err}"),
-                        "a member that inflates to its declared size and CRC-32",
-                    )
-                    .member(&e.name),
-                );
+                out.push(finding_at(
+                    &e.name,
+                    Kind::ZipCorruptData,
+                    format!("member cannot be read: {err}"),
+                    "a member that inflates to its declared size and CRC-32",
+                ));
                 None
             }
         })
@@ -194,14 +192,12 @@ impl Wheel<'_, '_> {
 
     fn required_text(&self, path: &str, out: &mut Vec<Finding>) -> Option<String> {
         if !self.index.contains_key(path) {
-            out.push(
-                finding(
-                    Kind::WheelMissingFile,
-                    format!("{path} is missing"),
-                    format!("{path} in the wheel"),
-                )
-                .member(path),
-            );
+            out.push(finding_at(
+                path,
+                Kind::WheelMissingFile,
+                format!("{path} is missing"),
+                format!("{path} in the wheel"),
+            ));
             return None;
         }
         // Unreadable content was reported as zip-corrupt-data already.

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::super::binary;
-use super::super::finding::{finding, Finding, Kind};
+use super::super::finding::{finding, finding_at, Finding, Kind};
 use super::super::zip_rules::{Entry, S_IFREG};
 use super::super::Payload;
 use super::{Wheel, WheelSummary};
@@ -31,14 +31,12 @@ impl Wheel<'_, '_> {
         };
         if filename.is_pure() {
             for (_, e) in &natives {
-                out.push(
-                    finding(
-                        Kind::PayloadExtraFile,
-                        format!("a pure (any) wheel carries {}", e.name),
-                        "no native binary in a py3-none-any wheel",
-                    )
-                    .member(&e.name),
-                );
+                out.push(finding_at(
+                    &e.name,
+                    Kind::PayloadExtraFile,
+                    format!("a pure (any) wheel carries {}", e.name),
+                    "no native binary in a py3-none-any wheel",
+                ));
             }
             return;
         }
@@ -60,39 +58,33 @@ impl Wheel<'_, '_> {
             return;
         };
         for (_, extra) in &natives[1..] {
-            out.push(
-                finding(
-                    Kind::PayloadExtraFile,
-                    format!(
-                        "second file under {native_dir}/ (the first is {})",
-                        entry.name
-                    ),
-                    format!("exactly one binary under {want_dir}"),
-                )
-                .member(&extra.name),
-            );
+            out.push(finding_at(
+                &extra.name,
+                Kind::PayloadExtraFile,
+                format!(
+                    "second file under {native_dir}/ (the first is {})",
+                    entry.name
+                ),
+                format!("exactly one binary under {want_dir}"),
+            ));
         }
         if !entry.name.starts_with(&want_dir) {
-            out.push(
-                finding(
-                    Kind::PayloadMissingBinary,
-                    format!("the binary is at {}, outside the package", entry.name),
-                    format!("{want_dir}{want_name}"),
-                )
-                .member(&entry.name),
-            );
+            out.push(finding_at(
+                &entry.name,
+                Kind::PayloadMissingBinary,
+                format!("the binary is at {}, outside the package", entry.name),
+                format!("{want_dir}{want_name}"),
+            ));
         }
         self.payload_mode(entry, out);
         let base = entry.name.rsplit('/').next().unwrap_or_default();
         if base != want_name {
-            out.push(
-                finding(
-                    Kind::PayloadWrongName,
-                    format!("binary is named {base}"),
-                    format!("{want_name} for this platform (the config's binary)"),
-                )
-                .member(&entry.name),
-            );
+            out.push(finding_at(
+                &entry.name,
+                Kind::PayloadWrongName,
+                format!("binary is named {base}"),
+                format!("{want_name} for this platform (the config's binary)"),
+            ));
         }
         let Some(bytes) = self.contents.get(index).and_then(|c| c.as_deref()) else {
             return;
@@ -117,41 +109,35 @@ impl Wheel<'_, '_> {
 
     fn payload_mode(&self, entry: &Entry, out: &mut Vec<Finding>) {
         let Some(mode) = entry.unix_mode() else {
-            out.push(
-                finding(
-                    Kind::PayloadNotExecutable,
-                    format!(
-                        "no Unix mode: the entry was made by host {} (external_attr {:#010x})",
-                        entry.version_made_by >> 8,
-                        entry.external_attr
-                    ),
-                    "made by Unix (3) with mode 0o100755 in external_attr",
-                )
-                .member(&entry.name),
-            );
+            out.push(finding_at(
+                &entry.name,
+                Kind::PayloadNotExecutable,
+                format!(
+                    "no Unix mode: the entry was made by host {} (external_attr {:#010x})",
+                    entry.version_made_by >> 8,
+                    entry.external_attr
+                ),
+                "made by Unix (3) with mode 0o100755 in external_attr",
+            ));
             return;
         };
         let kind = mode & 0o170_000;
         // Writers that leave the type bits at 0 mean "regular file".
         if kind != 0 && kind != S_IFREG {
-            out.push(
-                finding(
-                    Kind::PayloadNotRegular,
-                    format!("binary has file type {kind:#o} (mode {mode:#o})"),
-                    "a regular file (0o100000)",
-                )
-                .member(&entry.name),
-            );
+            out.push(finding_at(
+                &entry.name,
+                Kind::PayloadNotRegular,
+                format!("binary has file type {kind:#o} (mode {mode:#o})"),
+                "a regular file (0o100000)",
+            ));
         }
         if mode & 0o111 == 0 {
-            out.push(
-                finding(
-                    Kind::PayloadNotExecutable,
-                    format!("binary has mode {mode:#o}, no executable bit"),
-                    "mode 0o100755 so pip installs it executable",
-                )
-                .member(&entry.name),
-            );
+            out.push(finding_at(
+                &entry.name,
+                Kind::PayloadNotExecutable,
+                format!("binary has mode {mode:#o}, no executable bit"),
+                "mode 0o100755 so pip installs it executable",
+            ));
         }
     }
 }

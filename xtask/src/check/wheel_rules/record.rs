@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::super::finding::{finding, Finding, Kind};
+use super::super::finding::{finding_at, Finding, Kind};
 use super::Wheel;
 use crate::wheel::metadata::record_hash;
 
@@ -20,18 +20,16 @@ impl Wheel<'_, '_> {
             let fields = match parse_csv_line(line) {
                 Some(f) if f.len() == 3 => f,
                 _ => {
-                    out.push(
-                        finding(
-                            Kind::RecordMalformed,
-                            format!(
-                                "line {}: \"{}\" is not path,hash,size",
-                                n + 1,
-                                line.escape_debug()
-                            ),
-                            "three CSV fields per row",
-                        )
-                        .member(&record_path),
-                    );
+                    out.push(finding_at(
+                        &record_path,
+                        Kind::RecordMalformed,
+                        format!(
+                            "line {}: \"{}\" is not path,hash,size",
+                            n + 1,
+                            line.escape_debug()
+                        ),
+                        "three CSV fields per row",
+                    ));
                     continue;
                 }
             };
@@ -40,14 +38,12 @@ impl Wheel<'_, '_> {
                 Err(_) => continue,
             };
             if rows.contains_key(&path) {
-                out.push(
-                    finding(
-                        Kind::RecordMalformed,
-                        format!("line {}: {path} is listed twice", n + 1),
-                        "each file listed once",
-                    )
-                    .member(&record_path),
-                );
+                out.push(finding_at(
+                    &record_path,
+                    Kind::RecordMalformed,
+                    format!("line {}: {path} is listed twice", n + 1),
+                    "each file listed once",
+                ));
                 continue;
             }
             rows.insert(path, (hash, size));
@@ -68,38 +64,32 @@ impl Wheel<'_, '_> {
                 .as_deref()
                 .map(|c| format!("{},{}", record_hash(c), c.len()))
                 .unwrap_or_default();
-            out.push(
-                finding(
-                    Kind::RecordMissingEntry,
-                    format!("{} is in the wheel but not in RECORD", entry.name),
-                    format!("a RECORD row {},{detail}", entry.name),
-                )
-                .member(&entry.name),
-            );
+            out.push(finding_at(
+                &entry.name,
+                Kind::RecordMissingEntry,
+                format!("{} is in the wheel but not in RECORD", entry.name),
+                format!("a RECORD row {},{detail}", entry.name),
+            ));
         }
         for (path, (hash, size)) in &rows {
             if *path == record_path {
                 if !hash.is_empty() || !size.is_empty() {
-                    out.push(
-                        finding(
-                            Kind::RecordSelfHash,
-                            format!("RECORD's own row is `{path},{hash},{size}`"),
-                            format!("`{path},,` (RECORD cannot hash itself)"),
-                        )
-                        .member(&record_path),
-                    );
+                    out.push(finding_at(
+                        &record_path,
+                        Kind::RecordSelfHash,
+                        format!("RECORD's own row is `{path},{hash},{size}`"),
+                        format!("`{path},,` (RECORD cannot hash itself)"),
+                    ));
                 }
                 continue;
             }
             let Some(&i) = self.index.get(path.as_str()) else {
-                out.push(
-                    finding(
-                        Kind::RecordExtraEntry,
-                        format!("RECORD lists {path}, which the wheel does not contain"),
-                        "RECORD rows only for files in the wheel",
-                    )
-                    .member(&record_path),
-                );
+                out.push(finding_at(
+                    &record_path,
+                    Kind::RecordExtraEntry,
+                    format!("RECORD lists {path}, which the wheel does not contain"),
+                    "RECORD rows only for files in the wheel",
+                ));
                 continue;
             };
             if self.archive.entries[i].is_dir() {
@@ -125,44 +115,34 @@ impl Wheel<'_, '_> {
             .strip_prefix("sha256=")
             .is_some_and(|d| d.len() == 43 && d.bytes().all(is_urlsafe_b64));
         if !well_formed {
-            out.push(
-                finding(
-                    Kind::RecordBadHash,
-                    format!(
-                        "hash `{hash}` is not sha256=<43 urlsafe base64 characters, no padding>"
-                    ),
-                    expected,
-                )
-                .member(path),
-            );
+            out.push(finding_at(
+                path,
+                Kind::RecordBadHash,
+                format!("hash `{hash}` is not sha256=<43 urlsafe base64 characters, no padding>"),
+                expected,
+            ));
         } else if hash != expected {
-            out.push(
-                finding(
-                    Kind::RecordHashMismatch,
-                    format!("RECORD says {hash}, the member hashes to {expected}"),
-                    expected,
-                )
-                .member(path),
-            );
+            out.push(finding_at(
+                path,
+                Kind::RecordHashMismatch,
+                format!("RECORD says {hash}, the member hashes to {expected}"),
+                expected,
+            ));
         }
         match size.parse::<u64>() {
             Ok(n) if n == content.len() as u64 => {}
-            Ok(n) => out.push(
-                finding(
-                    Kind::RecordSizeMismatch,
-                    format!("RECORD says {n} bytes, the member has {}", content.len()),
-                    content.len().to_string(),
-                )
-                .member(path),
-            ),
-            Err(_) => out.push(
-                finding(
-                    Kind::RecordMalformed,
-                    format!("size `{size}` is not a number"),
-                    content.len().to_string(),
-                )
-                .member(path),
-            ),
+            Ok(n) => out.push(finding_at(
+                path,
+                Kind::RecordSizeMismatch,
+                format!("RECORD says {n} bytes, the member has {}", content.len()),
+                content.len().to_string(),
+            )),
+            Err(_) => out.push(finding_at(
+                path,
+                Kind::RecordMalformed,
+                format!("size `{size}` is not a number"),
+                content.len().to_string(),
+            )),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::super::finding::{finding, Finding, Kind};
+use super::super::finding::{finding_at, Finding, Kind};
 use super::super::headers::{header, parse_headers, shown};
 use super::Wheel;
 
@@ -16,14 +16,12 @@ impl Wheel<'_, '_> {
         let (headers, _) = parse_headers(&text);
         let version = header(&headers, "Wheel-Version");
         if version.is_none_or(|v| v.split('.').next() != Some("1")) {
-            out.push(
-                finding(
-                    Kind::WheelVersion,
-                    format!("Wheel-Version is {}", shown(version)),
-                    "Wheel-Version: 1.0",
-                )
-                .member(&path),
-            );
+            out.push(finding_at(
+                &path,
+                Kind::WheelVersion,
+                format!("Wheel-Version is {}", shown(version)),
+                "Wheel-Version: 1.0",
+            ));
         }
         let purelib = header(&headers, "Root-Is-Purelib").map(str::to_ascii_lowercase);
         let want = if self.is_platform() { "false" } else { "true" };
@@ -33,17 +31,15 @@ impl Wheel<'_, '_> {
             } else {
                 "a pure"
             };
-            out.push(
-                finding(
-                    Kind::WheelRootIsPurelib,
-                    format!(
-                        "Root-Is-Purelib is {} in {kind} wheel",
-                        shown(purelib.as_deref())
-                    ),
-                    format!("Root-Is-Purelib: {want}"),
-                )
-                .member(&path),
-            );
+            out.push(finding_at(
+                &path,
+                Kind::WheelRootIsPurelib,
+                format!(
+                    "Root-Is-Purelib is {} in {kind} wheel",
+                    shown(purelib.as_deref())
+                ),
+                format!("Root-Is-Purelib: {want}"),
+            ));
         }
         if let Some(filename) = self.filename {
             let tags: Vec<&str> = headers
@@ -67,14 +63,12 @@ impl Wheel<'_, '_> {
                 if have.len() != tags.len() {
                     what.push("a Tag line repeated".into());
                 }
-                out.push(
-                    finding(
-                        Kind::WheelTagMismatch,
-                        format!("Tag lines differ from the file name: {}", what.join("; ")),
-                        format!("exactly: {}", expected.join(", ")),
-                    )
-                    .member(&path),
-                );
+                out.push(finding_at(
+                    &path,
+                    Kind::WheelTagMismatch,
+                    format!("Tag lines differ from the file name: {}", what.join("; ")),
+                    format!("exactly: {}", expected.join(", ")),
+                ));
             }
         }
     }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::super::finding::{finding, Finding, Kind};
+use super::super::finding::{finding, finding_at, Finding, Kind};
 use super::eocd::Eocd;
 use super::extras::{apply_zip64, walk_extras};
 use super::names::{check_name, show};
@@ -99,89 +99,78 @@ pub(super) fn read(bytes: &[u8], eocd: &Eocd, out: &mut Vec<Finding>) -> Vec<(En
             let (mut size, mut csize, mut off) =
                 (entry.size, entry.compressed_size, entry.local_offset);
             if !apply_zip64(z64, &mut size, &mut csize, Some(&mut off)) {
-                out.push(
-                    finding(
-                        Kind::ZipMalformed,
-                        "ZIP64 extra field is too short for the values it replaces",
-                        "a complete ZIP64 extra field",
-                    )
-                    .member(&name),
-                );
+                out.push(finding_at(
+                    &name,
+                    Kind::ZipMalformed,
+                    "ZIP64 extra field is too short for the values it replaces",
+                    "a complete ZIP64 extra field",
+                ));
             }
             (entry.size, entry.compressed_size, entry.local_offset) = (size, csize, off);
         }
         if comment_len > 0 {
             let c = &bytes[next - comment_len..next];
-            out.push(
-                finding(
-                    Kind::ZipComment,
-                    format!("member comment of {comment_len} bytes: \"{}\"", show(c)),
-                    "no member comments",
-                )
-                .member(&name),
-            );
+            out.push(finding_at(
+                &name,
+                Kind::ZipComment,
+                format!("member comment of {comment_len} bytes: \"{}\"", show(c)),
+                "no member comments",
+            ));
         }
         if f16(34) != 0 {
-            out.push(
-                finding(
-                    Kind::ZipUnsupported,
-                    format!("member starts on disk {}", f16(34)),
-                    "a single-file archive",
-                )
-                .member(&name),
-            );
+            out.push(finding_at(
+                &name,
+                Kind::ZipUnsupported,
+                format!("member starts on disk {}", f16(34)),
+                "a single-file archive",
+            ));
         }
         if entry.flags & FLAG_ENCRYPTED != 0 {
-            out.push(
-                finding(Kind::ZipUnsupported, "member is encrypted", "no encryption").member(&name),
-            );
+            out.push(finding_at(
+                &name,
+                Kind::ZipUnsupported,
+                "member is encrypted",
+                "no encryption",
+            ));
         }
         if !matches!(entry.method, 0 | 8) {
-            out.push(
-                finding(
-                    Kind::ZipUnsupported,
-                    format!("compression method {}", entry.method),
-                    "stored (0) or deflate (8)",
-                )
-                .member(&name),
-            );
+            out.push(finding_at(
+                &name,
+                Kind::ZipUnsupported,
+                format!("compression method {}", entry.method),
+                "stored (0) or deflate (8)",
+            ));
         }
         if entry.flags & FLAG_DATA_DESCRIPTOR != 0 {
-            out.push(
-                finding(
-                    Kind::ZipDataDescriptor,
-                    "member uses a data descriptor (flag bit 3 set)",
-                    "CRC and sizes in the local header, no data descriptor",
-                )
-                .member(&name),
-            );
+            out.push(finding_at(
+                &name,
+                Kind::ZipDataDescriptor,
+                "member uses a data descriptor (flag bit 3 set)",
+                "CRC and sizes in the local header, no data descriptor",
+            ));
         }
         if entry.is_symlink() {
-            out.push(
-                finding(
-                    Kind::ZipSymlink,
-                    format!(
-                        "member is a symbolic link (mode {:o})",
-                        entry.unix_mode().unwrap_or(0)
-                    ),
-                    "regular files only",
-                )
-                .member(&name),
-            );
+            out.push(finding_at(
+                &name,
+                Kind::ZipSymlink,
+                format!(
+                    "member is a symbolic link (mode {:o})",
+                    entry.unix_mode().unwrap_or(0)
+                ),
+                "regular files only",
+            ));
         }
         if let Some(first) = seen.insert(raw_name.clone(), entries.len()) {
-            out.push(
-                finding(
-                    Kind::ZipDuplicateName,
-                    format!(
-                        "central-directory entries {first} and {} are both named \"{}\"",
-                        entries.len(),
-                        show(&raw_name)
-                    ),
-                    "unique member names",
-                )
-                .member(&name),
-            );
+            out.push(finding_at(
+                &name,
+                Kind::ZipDuplicateName,
+                format!(
+                    "central-directory entries {first} and {} are both named \"{}\"",
+                    entries.len(),
+                    show(&raw_name)
+                ),
+                "unique member names",
+            ));
         }
         entries.push((entry, raw_name));
         at = next;

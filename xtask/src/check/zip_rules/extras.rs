@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use super::super::finding::{finding, Finding, Kind};
+use super::super::finding::{finding_at, Finding, Kind};
 use super::names::show;
 use super::{le16, le64};
 
@@ -48,64 +48,54 @@ pub(super) fn walk_extras<'a>(
     let mut zip64 = None;
     while at < extra.len() {
         let (Some(id), Some(size)) = (le16(extra, at), le16(extra, at + 2)) else {
-            out.push(
-                finding(
-                    Kind::ZipMalformed,
-                    format!("truncated extra field in the {where_}"),
-                    "well-formed extra fields",
-                )
-                .member(name),
-            );
+            out.push(finding_at(
+                name,
+                Kind::ZipMalformed,
+                format!("truncated extra field in the {where_}"),
+                "well-formed extra fields",
+            ));
             break;
         };
         let start = at + 4;
         let Some(data) = extra.get(start..start + usize::from(size)) else {
-            out.push(
-                finding(
-                    Kind::ZipMalformed,
-                    format!("extra field {id:#06x} in the {where_} runs past its block"),
-                    "well-formed extra fields",
-                )
-                .member(name),
-            );
+            out.push(finding_at(
+                name,
+                Kind::ZipMalformed,
+                format!("extra field {id:#06x} in the {where_} runs past its block"),
+                "well-formed extra fields",
+            ));
             break;
         };
         if !seen.insert(id) && matches!(id, EXTRA_ZIP64 | EXTRA_UNICODE_PATH) {
-            out.push(
-                finding(
-                    Kind::ZipMalformed,
-                    format!("extra field {id:#06x} appears twice in the {where_}"),
-                    "each ZIP64 / Unicode-path extra at most once",
-                )
-                .member(name),
-            );
+            out.push(finding_at(
+                name,
+                Kind::ZipMalformed,
+                format!("extra field {id:#06x} appears twice in the {where_}"),
+                "each ZIP64 / Unicode-path extra at most once",
+            ));
         }
         match id {
             EXTRA_ZIP64 => zip64 = Some(data),
             EXTRA_UNICODE_PATH => {
                 let unicode = data.get(5..).unwrap_or_default();
                 if unicode.iter().any(|&b| b < 0x20 || b == 0x7f) {
-                    out.push(
-                        finding(
-                            Kind::ZipControlChar,
-                            format!(
-                                "Unicode-path extra in the {where_} holds a control character: \"{}\"",
-                                show(unicode)
-                            ),
-                            "printable member names",
-                        )
-                        .member(name),
-                    );
+                    out.push(finding_at(
+                        name,
+                        Kind::ZipControlChar,
+                        format!(
+                            "Unicode-path extra in the {where_} holds a control character: \"{}\"",
+                            show(unicode)
+                        ),
+                        "printable member names",
+                    ));
                 }
                 if std::str::from_utf8(unicode).is_err() {
-                    out.push(
-                        finding(
-                            Kind::ZipNameEncoding,
-                            format!("Unicode-path extra in the {where_} is not UTF-8"),
-                            "UTF-8 member names",
-                        )
-                        .member(name),
-                    );
+                    out.push(finding_at(
+                        name,
+                        Kind::ZipNameEncoding,
+                        format!("Unicode-path extra in the {where_} is not UTF-8"),
+                        "UTF-8 member names",
+                    ));
                 }
             }
             _ => {}

@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use super::super::finding::{finding, Finding, Kind};
+use super::super::finding::{finding, finding_at, Finding, Kind};
 use super::eocd::Eocd;
 use super::extras::{apply_zip64, walk_extras};
 use super::names::{check_name, show};
@@ -21,12 +21,12 @@ pub(super) fn read(
 ) -> Option<Range<usize>> {
     let name = entry.name.clone();
     let malformed = |what: String| {
-        finding(
+        finding_at(
+            &name,
             Kind::ZipMalformed,
             what,
             "a local header where the central directory points",
         )
-        .member(&name)
     };
     let Some(lo) = usize::try_from(entry.local_offset)
         .ok()
@@ -86,14 +86,12 @@ pub(super) fn read(
     }
     let descriptor = flags & FLAG_DATA_DESCRIPTOR != 0;
     if descriptor && entry.flags & FLAG_DATA_DESCRIPTOR == 0 {
-        out.push(
-            finding(
-                Kind::ZipDataDescriptor,
-                "local header announces a data descriptor (flag bit 3)",
-                "CRC and sizes in the local header, no data descriptor",
-            )
-            .member(&name),
-        );
+        out.push(finding_at(
+            &name,
+            Kind::ZipDataDescriptor,
+            "local header announces a data descriptor (flag bit 3)",
+            "CRC and sizes in the local header, no data descriptor",
+        ));
     }
     // With a data descriptor the local CRC and sizes are legitimately zero: reported above.
     if !descriptor {
@@ -111,14 +109,12 @@ pub(super) fn read(
         }
     }
     if !diffs.is_empty() {
-        out.push(
-            finding(
-                Kind::ZipHeaderMismatch,
-                format!("local header vs central directory: {}", diffs.join(", ")),
-                "identical name, flags, method, CRC-32 and sizes in both headers",
-            )
-            .member(&name),
-        );
+        out.push(finding_at(
+            &name,
+            Kind::ZipHeaderMismatch,
+            format!("local header vs central directory: {}", diffs.join(", ")),
+            "identical name, flags, method, CRC-32 and sizes in both headers",
+        ));
     }
     let cd_offset = usize::try_from(eocd.cd_offset).unwrap_or(usize::MAX);
     let data_end = usize::try_from(entry.compressed_size)
@@ -186,17 +182,15 @@ pub(super) fn check_coverage(
         if *start > cursor {
             gap(cursor, *start, out);
         } else if *start < cursor {
-            out.push(
-                finding(
-                    Kind::ZipMalformed,
-                    format!(
-                        "member overlaps \"{}\" (starts at {start}, before {cursor})",
-                        previous.unwrap_or("?")
-                    ),
-                    "members that do not share bytes",
-                )
-                .member(name.as_str()),
-            );
+            out.push(finding_at(
+                name.as_str(),
+                Kind::ZipMalformed,
+                format!(
+                    "member overlaps \"{}\" (starts at {start}, before {cursor})",
+                    previous.unwrap_or("?")
+                ),
+                "members that do not share bytes",
+            ));
         }
         cursor = cursor.max(*end);
         previous = Some(name.as_str());

@@ -1,6 +1,6 @@
 //! Member names: printable, UTF-8, and paths that stay inside the install directory.
 
-use super::super::finding::{finding, Finding, Kind};
+use super::super::finding::{finding_at, Finding, Kind};
 
 /// `name` as it should appear in a message: escaped, so control characters are visible.
 pub(super) fn show(name: &[u8]) -> String {
@@ -15,34 +15,28 @@ pub(super) fn show(name: &[u8]) -> String {
 
 pub(super) fn check_name(raw: &[u8], name: &str, out: &mut Vec<Finding>) {
     if raw.iter().any(|&b| b < 0x20 || b == 0x7f) {
-        out.push(
-            finding(
-                Kind::ZipControlChar,
-                format!("member name \"{}\" contains a control character", show(raw)),
-                "printable member names (no bytes 0x00-0x1f or 0x7f)",
-            )
-            .member(name),
-        );
+        out.push(finding_at(
+            name,
+            Kind::ZipControlChar,
+            format!("member name \"{}\" contains a control character", show(raw)),
+            "printable member names (no bytes 0x00-0x1f or 0x7f)",
+        ));
     }
     if std::str::from_utf8(raw).is_err() {
-        out.push(
-            finding(
-                Kind::ZipNameEncoding,
-                format!("member name \"{}\" is not valid UTF-8", show(raw)),
-                "UTF-8 member names",
-            )
-            .member(name),
-        );
+        out.push(finding_at(
+            name,
+            Kind::ZipNameEncoding,
+            format!("member name \"{}\" is not valid UTF-8", show(raw)),
+            "UTF-8 member names",
+        ));
     }
     if let Some(why) = unsafe_path(name) {
-        out.push(
-            finding(
-                Kind::ZipUnsafePath,
-                format!("member path \"{}\" {why}", show(raw)),
-                "a relative path with `/` separators and no `..`",
-            )
-            .member(name),
-        );
+        out.push(finding_at(
+            name,
+            Kind::ZipUnsafePath,
+            format!("member path \"{}\" {why}", show(raw)),
+            "a relative path with `/` separators and no `..`",
+        ));
     }
 }
 
