@@ -463,6 +463,12 @@ impl Spec {
                 b"def find():\n    return None\n".to_vec(),
                 0o100_644,
             ),
+            // As in the real package: PyInstaller needs this non-importable hook name (W004).
+            (
+                format!("{NAME}/_pyinstaller/hook-{NAME}.py"),
+                b"hiddenimports = []\n".to_vec(),
+                0o100_644,
+            ),
         ];
         files.extend(extra);
         files.push((
