@@ -17,7 +17,7 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
 use crate::macho_sign;
-use crate::wheel::metadata::record_hash;
+use crate::wheel::RecordHash;
 
 // ---------------------------------------------------------------------------------------------
 // Binaries from zig cc
@@ -393,6 +393,11 @@ pub struct Spec {
     pub comments: Vec<(String, String)>,
     /// The `.dist-info` directory RECORD is written into.
     pub dist_info: String,
+}
+
+/// `sha256=<urlsafe base64, no padding>` of `content`, as a RECORD row carries it.
+pub fn record_hash(content: &[u8]) -> String {
+    RecordHash::of(content).to_string()
 }
 
 pub fn dist_info() -> String {

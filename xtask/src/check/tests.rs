@@ -260,23 +260,23 @@ corpus! {
     record_missing_entry: with_record(|r| r.lines().filter(|l| !l.starts_with(LOCATE)).map(|l| format!("{l}\n")).collect()) => [RecordMissingEntry];
     record_extra_entry: {
         let mut s = linux_spec();
-        s.record_extra.push(format!("mcp_sidecar/gone.py,{},3", crate::wheel::metadata::record_hash(b"abc")));
+        s.record_extra.push(format!("mcp_sidecar/gone.py,{},3", record_hash(b"abc")));
         wheel(&s)
     } => [RecordExtraEntry];
     record_hash_mismatch: with_record(|r| {
-        let good = crate::wheel::metadata::record_hash(b"__version__ = \"0.1.0\"\n");
-        r.replace(&good, &crate::wheel::metadata::record_hash(b"tampered"))
+        let good = record_hash(b"__version__ = \"0.1.0\"\n");
+        r.replace(&good, &record_hash(b"tampered"))
     }) => [RecordHashMismatch];
     record_size_mismatch: with_record(|r| {
-        let good = format!("{},22", crate::wheel::metadata::record_hash(b"__version__ = \"0.1.0\"\n"));
+        let good = format!("{},22", record_hash(b"__version__ = \"0.1.0\"\n"));
         r.replace(&good, &good.replace(",22", ",23"))
     }) => [RecordSizeMismatch];
     record_md5_hash: with_record(|r| {
-        let good = crate::wheel::metadata::record_hash(b"__version__ = \"0.1.0\"\n");
+        let good = record_hash(b"__version__ = \"0.1.0\"\n");
         r.replace(&good, "md5=1B2M2Y8AsgTpgAmY7PhCfg")
     }) => [RecordBadHash];
     record_padded_hash: with_record(|r| {
-        let good = crate::wheel::metadata::record_hash(b"__version__ = \"0.1.0\"\n");
+        let good = record_hash(b"__version__ = \"0.1.0\"\n");
         r.replace(&good, &format!("{good}="))
     }) => [RecordBadHash];
     record_self_hash: with_record(|r| r.replace("RECORD,,", "RECORD,sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,0")) => [RecordSelfHash];

@@ -4,7 +4,7 @@
 use super::super::finding::{finding_at, Finding, Kind};
 use super::super::headers::{description_finding, header, parse_headers, shown};
 use super::Wheel;
-use crate::wheel::{normalize_dist_name, Version2};
+use crate::wheel::{DistName, Version, Version2};
 
 impl Wheel<'_, '_> {
     pub(super) fn metadata(&self, dist_info: &str, out: &mut Vec<Finding>) {
@@ -25,7 +25,7 @@ impl Wheel<'_, '_> {
         }
         if let Some(filename) = self.filename {
             let name = header(&headers, "Name");
-            if name.map(normalize_dist_name) != Some(normalize_dist_name(&filename.name)) {
+            if name.and_then(|n| DistName::parse(n).ok()).as_ref() != Some(&filename.name) {
                 out.push(finding_at(
                     &path,
                     Kind::MetadataName,
@@ -37,8 +37,7 @@ impl Wheel<'_, '_> {
                 ));
             }
             let version = header(&headers, "Version");
-            // The file name escapes `-` in versions as `_`.
-            if version.map(|v| v.replace('-', "_")) != Some(filename.version.clone()) {
+            if version.and_then(|v| Version::parse(v).ok()).as_ref() != Some(&filename.version) {
                 out.push(finding_at(
                     &path,
                     Kind::MetadataVersion,

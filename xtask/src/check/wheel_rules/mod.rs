@@ -13,7 +13,7 @@ use super::binary::BinaryFacts;
 use super::finding::{finding, finding_at, Finding, Kind};
 use super::zip_rules::{self, Archive, ReadError};
 use super::Payload;
-use crate::wheel::{PlatformTag, WheelFilename};
+use crate::wheel::{FilenameError, WheelFilename};
 
 /// What the caller gets besides findings: the binaries found and how they measured up.
 #[derive(Debug, Default)]
@@ -26,6 +26,14 @@ pub fn check(file_name: &str, bytes: &[u8], payload: &Payload) -> (Vec<Finding>,
     let mut summary = WheelSummary::default();
     let filename = match WheelFilename::parse(file_name) {
         Ok(f) => Some(f),
+        Err(e @ FilenameError::Tag { .. }) => {
+            out.push(finding(
+                Kind::WheelPlatformUnknown,
+                e.to_string(),
+                "manylinux_2_17_x86_64, macosx_10_12_x86_64, macosx_11_0_arm64 or win_amd64",
+            ));
+            None
+        }
         Err(e) => {
             out.push(finding(
                 Kind::WheelFilename,
@@ -35,10 +43,9 @@ pub fn check(file_name: &str, bytes: &[u8], payload: &Payload) -> (Vec<Finding>,
             None
         }
     };
-    let platforms = filename
-        .as_ref()
-        .map(|f| platform_tags(f, &mut out))
-        .unwrap_or_default();
+    if let Some(f) = &filename {
+        pypi_refusals(f, &mut out);
+    }
     let (archive, zip_findings) = zip_rules::parse(bytes);
     out.extend(zip_findings);
     let Some(archive) = archive else {
@@ -54,7 +61,6 @@ pub fn check(file_name: &str, bytes: &[u8], payload: &Payload) -> (Vec<Finding>,
         index,
         contents: &contents,
         filename: filename.as_ref(),
-        platforms: &platforms,
         payload,
     };
     if let Some(dist_info) = wheel.dist_info(&mut out) {
@@ -66,32 +72,15 @@ pub fn check(file_name: &str, bytes: &[u8], payload: &Payload) -> (Vec<Finding>,
     (out, summary)
 }
 
-/// Parses every platform alternative; reports unknown and PyPI-refused ones.
-fn platform_tags(filename: &WheelFilename, out: &mut Vec<Finding>) -> Vec<PlatformTag> {
-    let mut tags = Vec::new();
-    if filename.is_pure() {
-        return tags;
+/// Reports the platform alternatives PyPI would refuse.
+fn pypi_refusals(filename: &WheelFilename, out: &mut Vec<Finding>) {
+    for why in filename.platforms().iter().filter_map(|t| t.pypi_refusal()) {
+        out.push(finding(
+            Kind::WheelPlatformRefused,
+            why,
+            "a tag PyPI accepts (manylinux_*, macosx_X_Y with Y=0 for X>=11, win_*)",
+        ));
     }
-    for raw in &filename.platform_tags {
-        match PlatformTag::parse(raw) {
-            Ok(tag) => {
-                if let Some(why) = tag.pypi_refusal() {
-                    out.push(finding(
-                        Kind::WheelPlatformRefused,
-                        why,
-                        "a tag PyPI accepts (manylinux_*, macosx_X_Y with Y=0 for X>=11, win_*)",
-                    ));
-                }
-                tags.push(tag);
-            }
-            Err(e) => out.push(finding(
-                Kind::WheelPlatformUnknown,
-                e.to_string(),
-                "manylinux_2_17_x86_64, macosx_10_12_x86_64, macosx_11_0_arm64 or win_amd64",
-            )),
-        }
-    }
-    tags
 }
 
 /// Inflates every member once; a member that fails is reported and left out.
@@ -122,7 +111,6 @@ struct Wheel<'w, 'a> {
     index: HashMap<&'w str, usize>,
     contents: &'w [Option<Vec<u8>>],
     filename: Option<&'w WheelFilename>,
-    platforms: &'w [PlatformTag],
     payload: &'w Payload,
 }
 

@@ -41,7 +41,7 @@ impl Wheel<'_, '_> {
             return;
         }
         let mut expectations: Vec<BinaryExpectation> = Vec::new();
-        for e in self.platforms.iter().map(|t| t.expectation()) {
+        for e in filename.platforms().iter().map(|t| t.expectation()) {
             if !expectations.contains(&e) {
                 expectations.push(e);
             }

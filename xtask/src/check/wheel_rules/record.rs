@@ -1,10 +1,12 @@
 //! RECORD: one well-formed row per member, each hash and size matching the member's bytes.
+//! Rows are read with the wheel model's one RECORD reader (`wheel::record`).
 
 use std::collections::BTreeMap;
 
 use super::super::finding::{finding_at, Finding, Kind};
 use super::Wheel;
-use crate::wheel::metadata::record_hash;
+use crate::wheel::record::{self, RowError};
+use crate::wheel::{RecordEntry, RecordHash};
 
 impl Wheel<'_, '_> {
     pub(super) fn record(&self, dist_info: &str, out: &mut Vec<Finding>) {
@@ -12,41 +14,28 @@ impl Wheel<'_, '_> {
         let Some(text) = self.required_text(&record_path, out) else {
             return;
         };
-        let mut rows: BTreeMap<String, (String, String)> = BTreeMap::new();
-        for (n, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
+        let mut rows: BTreeMap<String, Result<RecordEntry, RowError>> = BTreeMap::new();
+        for parsed in record::parse(&text) {
+            let (Some(path), row) = (parsed.path, parsed.row.clone()) else {
+                let why = parsed.row.err().map(|e| e.to_string()).unwrap_or_default();
+                out.push(finding_at(
+                    &record_path,
+                    Kind::RecordMalformed,
+                    format!("line {}: {why}", parsed.line),
+                    "three CSV fields per row",
+                ));
                 continue;
-            }
-            let fields = match parse_csv_line(line) {
-                Some(f) if f.len() == 3 => f,
-                _ => {
-                    out.push(finding_at(
-                        &record_path,
-                        Kind::RecordMalformed,
-                        format!(
-                            "line {}: \"{}\" is not path,hash,size",
-                            n + 1,
-                            line.escape_debug()
-                        ),
-                        "three CSV fields per row",
-                    ));
-                    continue;
-                }
-            };
-            let [path, hash, size]: [String; 3] = match fields.try_into() {
-                Ok(f) => f,
-                Err(_) => continue,
             };
             if rows.contains_key(&path) {
                 out.push(finding_at(
                     &record_path,
                     Kind::RecordMalformed,
-                    format!("line {}: {path} is listed twice", n + 1),
+                    format!("line {}: {path} is listed twice", parsed.line),
                     "each file listed once",
                 ));
                 continue;
             }
-            rows.insert(path, (hash, size));
+            rows.insert(path, row);
         }
         for (i, entry) in self.archive.entries.iter().enumerate() {
             if entry.is_dir() || rows.contains_key(&entry.name) {
@@ -62,7 +51,7 @@ impl Wheel<'_, '_> {
             }
             let detail = self.contents[i]
                 .as_deref()
-                .map(|c| format!("{},{}", record_hash(c), c.len()))
+                .map(|c| format!("{},{}", RecordHash::of(c), c.len()))
                 .unwrap_or_default();
             out.push(finding_at(
                 &entry.name,
@@ -71,13 +60,16 @@ impl Wheel<'_, '_> {
                 format!("a RECORD row {},{detail}", entry.name),
             ));
         }
-        for (path, (hash, size)) in &rows {
+        for (path, row) in &rows {
             if *path == record_path {
-                if !hash.is_empty() || !size.is_empty() {
+                let unhashed = row
+                    .as_ref()
+                    .is_ok_and(|r| r.hash.is_none() && r.size.is_none());
+                if !unhashed {
                     out.push(finding_at(
                         &record_path,
                         Kind::RecordSelfHash,
-                        format!("RECORD's own row is `{path},{hash},{size}`"),
+                        format!("RECORD's own row is not `{path},,`"),
                         format!("`{path},,` (RECORD cannot hash itself)"),
                     ));
                 }
@@ -98,118 +90,64 @@ impl Wheel<'_, '_> {
             let Some(content) = self.contents[i].as_deref() else {
                 continue;
             };
-            self.record_row(path, hash, size, content, out);
+            record_row(path, row, content, out);
         }
     }
+}
 
-    fn record_row(
-        &self,
-        path: &str,
-        hash: &str,
-        size: &str,
-        content: &[u8],
-        out: &mut Vec<Finding>,
-    ) {
-        let expected = record_hash(content);
-        let well_formed = hash
-            .strip_prefix("sha256=")
-            .is_some_and(|d| d.len() == 43 && d.bytes().all(is_urlsafe_b64));
-        if !well_formed {
+/// One RECORD row against the member it names.
+fn record_row(
+    path: &str,
+    row: &Result<RecordEntry, RowError>,
+    content: &[u8],
+    out: &mut Vec<Finding>,
+) {
+    let expected = RecordHash::of(content);
+    let row = match row {
+        Ok(row) => row,
+        Err(e @ RowError::Hash(_)) => {
             out.push(finding_at(
                 path,
                 Kind::RecordBadHash,
-                format!("hash `{hash}` is not sha256=<43 urlsafe base64 characters, no padding>"),
-                expected,
+                e.to_string(),
+                expected.to_string(),
             ));
-        } else if hash != expected {
-            out.push(finding_at(
-                path,
-                Kind::RecordHashMismatch,
-                format!("RECORD says {hash}, the member hashes to {expected}"),
-                expected,
-            ));
+            return;
         }
-        match size.parse::<u64>() {
-            Ok(n) if n == content.len() as u64 => {}
-            Ok(n) => out.push(finding_at(
-                path,
-                Kind::RecordSizeMismatch,
-                format!("RECORD says {n} bytes, the member has {}", content.len()),
-                content.len().to_string(),
-            )),
-            Err(_) => out.push(finding_at(
-                path,
-                Kind::RecordMalformed,
-                format!("size `{size}` is not a number"),
-                content.len().to_string(),
-            )),
+        Err(e) => {
+            let fix = content.len().to_string();
+            out.push(finding_at(path, Kind::RecordMalformed, e.to_string(), fix));
+            return;
         }
+    };
+    match row.hash {
+        Some(hash) if hash == expected => {}
+        Some(hash) => out.push(finding_at(
+            path,
+            Kind::RecordHashMismatch,
+            format!("RECORD says {hash}, the member hashes to {expected}"),
+            expected.to_string(),
+        )),
+        None => out.push(finding_at(
+            path,
+            Kind::RecordBadHash,
+            "no hash",
+            expected.to_string(),
+        )),
     }
-}
-
-/// One CSV row as RECORD writers produce it (fields may be double-quoted, `""` escapes a quote).
-fn parse_csv_line(line: &str) -> Option<Vec<String>> {
-    let line = line.trim_end_matches('\r');
-    let mut fields = Vec::new();
-    let mut chars = line.chars().peekable();
-    loop {
-        let mut field = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            loop {
-                match chars.next()? {
-                    '"' if chars.peek() == Some(&'"') => {
-                        chars.next();
-                        field.push('"');
-                    }
-                    '"' => break,
-                    c => field.push(c),
-                }
-            }
-            match chars.next() {
-                None => {
-                    fields.push(field);
-                    return Some(fields);
-                }
-                Some(',') => {}
-                Some(_) => return None,
-            }
-        } else {
-            loop {
-                match chars.next() {
-                    None => {
-                        fields.push(field);
-                        return Some(fields);
-                    }
-                    Some(',') => break,
-                    Some('"') => return None,
-                    Some(c) => field.push(c),
-                }
-            }
-        }
-        fields.push(field);
-    }
-}
-
-fn is_urlsafe_b64(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_rows() {
-        assert_eq!(
-            parse_csv_line("a/b.py,sha256=x,12").unwrap(),
-            ["a/b.py", "sha256=x", "12"]
-        );
-        assert_eq!(
-            parse_csv_line("\"a,\"\"b\"\".py\",,").unwrap(),
-            ["a,\"b\".py", "", ""]
-        );
-        assert!(parse_csv_line("\"unterminated,,").is_none());
-        assert!(parse_csv_line("a\"b,,").is_none());
+    match row.size {
+        Some(n) if n == content.len() as u64 => {}
+        Some(n) => out.push(finding_at(
+            path,
+            Kind::RecordSizeMismatch,
+            format!("RECORD says {n} bytes, the member has {}", content.len()),
+            content.len().to_string(),
+        )),
+        None => out.push(finding_at(
+            path,
+            Kind::RecordMalformed,
+            "no size",
+            content.len().to_string(),
+        )),
     }
 }
