@@ -8,7 +8,7 @@ use anyhow::{ensure, Result};
 use xshell::{cmd, Shell};
 
 use crate::python_env::{Venv, NEWEST};
-use crate::test::check::{dist_dir, files, TOOLS};
+use crate::test::check::{dist_dir, distributions, TOOLS};
 
 const OURS_RUNS: usize = 15;
 const THEIRS_RUNS: usize = 3;
@@ -27,8 +27,7 @@ fn time<T>(f: impl FnOnce() -> Result<T>) -> Result<Duration> {
 
 pub fn run(sh: &Shell, json: bool) -> Result<()> {
     let dist = dist_dir();
-    let wheels = files(&dist, ".whl")?;
-    let sdists = files(&dist, ".tar.gz")?;
+    let (wheels, sdists) = distributions(&dist)?;
     ensure!(
         !wheels.is_empty(),
         "no wheels in {}: run `cargo xtask dist` first",

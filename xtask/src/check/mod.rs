@@ -27,7 +27,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use xshell::Shell;
 
-pub use report::{Artifact, ArtifactKind, Report};
+pub use report::{Checked, FileKind, Report};
 
 use crate::config::Config;
 use crate::flags;
@@ -105,27 +105,6 @@ fn default_dist() -> PathBuf {
     }
 }
 
-/// What a file is, decided by its name once.
-enum Input {
-    Wheel,
-    Sdist,
-    Binary,
-}
-
-fn classify(path: &Path) -> Input {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    if name.ends_with(".whl") {
-        Input::Wheel
-    } else if name.ends_with(".tar.gz") {
-        Input::Sdist
-    } else {
-        Input::Binary
-    }
-}
-
 /// Checks every wheel and sdist in the given directories, and the given files (a bare binary
 /// needs `expect_tag`). `Err` only for usage or I/O problems; findings are in the report.
 pub fn check_paths(
@@ -151,20 +130,25 @@ pub fn check_paths(
             },
         })?;
         if meta.is_dir() {
-            let found = list_dir(path)?;
+            // The one lister of a release directory: wheels and the sdist, never a stray file.
+            let found: Vec<PathBuf> = crate::artifact::list_release_dir(path)?
+                .into_iter()
+                .filter(|a| a.kind.is_distribution())
+                .map(|a| a.path)
+                .collect();
             if found.is_empty() {
                 return Err(CheckError::NothingToCheck(path.clone()).into());
             }
             files.extend(found);
         } else {
-            if matches!(classify(path), Input::Binary) && tag.is_none() {
+            if FileKind::of(path) == FileKind::Binary && tag.is_none() {
                 return Err(CheckError::NeedTag(path.clone()).into());
             }
             files.push(path.clone());
         }
     }
     // Two cores on the build machines: files are independent, check them side by side.
-    let results: Vec<Result<Artifact, CheckError>> = std::thread::scope(|s| {
+    let results: Vec<Result<Checked, CheckError>> = std::thread::scope(|s| {
         let handles: Vec<_> = files
             .iter()
             .map(|file| s.spawn(|| check_file(file, tag.as_ref(), payload)))
@@ -187,33 +171,11 @@ pub fn check_paths(
     })
 }
 
-/// The wheels and sdists directly inside `dir`, sorted (SHA256SUMS, manifests etc. are skipped).
-fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, CheckError> {
-    let io = |source| CheckError::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        let path = entry.map_err(io)?.path();
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        // Temp files of an interrupted atomic write are not artifacts.
-        if name.is_some_and(|n| n.starts_with(crate::atomic::TEMP_PREFIX)) || !path.is_file() {
-            continue;
-        }
-        if matches!(classify(&path), Input::Wheel | Input::Sdist) {
-            out.push(path);
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
 fn check_file(
     path: &Path,
     tag: Option<&PlatformTag>,
     payload: &Payload,
-) -> Result<Artifact, CheckError> {
+) -> Result<Checked, CheckError> {
     let bytes = std::fs::read(path).map_err(|source| CheckError::Io {
         path: path.to_path_buf(),
         source,
@@ -222,22 +184,23 @@ fn check_file(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let (kind, mut findings, binaries) = match (classify(path), tag) {
-        (Input::Wheel, _) => {
+    let kind = FileKind::of(path);
+    let (mut findings, binaries) = match (kind, tag) {
+        (FileKind::Wheel, _) => {
             let (findings, summary) = wheel_rules::check(&name, &bytes, payload);
-            (ArtifactKind::Wheel, findings, summary.binaries)
+            (findings, summary.binaries)
         }
-        (Input::Sdist, _) => (ArtifactKind::Sdist, sdist::check(&name, &bytes), Vec::new()),
-        (Input::Binary, Some(tag)) => {
+        (FileKind::Sdist, _) => (sdist::check(&name, &bytes), Vec::new()),
+        (FileKind::Binary, Some(tag)) => {
             let (findings, facts) = binary::check(&bytes, &tag.expectation());
-            (ArtifactKind::Binary, findings, facts.into_iter().collect())
+            (findings, facts.into_iter().collect())
         }
-        (Input::Binary, None) => return Err(CheckError::NeedTag(path.to_path_buf())),
+        (FileKind::Binary, None) => return Err(CheckError::NeedTag(path.to_path_buf())),
     };
     for f in &mut findings {
         f.file = path.to_path_buf();
     }
-    Ok(Artifact {
+    Ok(Checked {
         file: path.to_path_buf(),
         kind,
         size: bytes.len() as u64,

@@ -1,24 +1,42 @@
 //! How findings leave the program: one line per finding plus a summary, or `--json`.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::binary::BinaryFacts;
 use super::finding::{Finding, Kind, Severity};
 
+/// Which rules a file gets, by its extension alone: a misnamed wheel is still checked as a wheel
+/// (and reported), and a bare binary is no release artifact, so this is not `artifact::ArtifactKind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum ArtifactKind {
+pub enum FileKind {
     Wheel,
     Sdist,
     Binary,
 }
 
+impl FileKind {
+    pub fn of(path: &Path) -> FileKind {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        if name.ends_with(".whl") {
+            FileKind::Wheel
+        } else if name.ends_with(".tar.gz") {
+            FileKind::Sdist
+        } else {
+            FileKind::Binary
+        }
+    }
+}
+
 /// One checked file, what was measured in it and what is wrong with it.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Artifact {
+pub struct Checked {
     pub file: PathBuf,
-    pub kind: ArtifactKind,
+    pub kind: FileKind,
     pub size: u64,
     pub binaries: Vec<BinaryFacts>,
     pub findings: Vec<Finding>,
@@ -28,7 +46,7 @@ pub struct Artifact {
 /// each finding `{severity, kind, rule, file, member, message, expected}`.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
-    pub artifacts: Vec<Artifact>,
+    pub artifacts: Vec<Checked>,
 }
 
 impl Report {
@@ -94,7 +112,11 @@ impl Report {
             } else {
                 "FAIL"
             };
-            let mut line = format!("{status} {} ({})", a.file.display(), human_size(a.size));
+            let mut line = format!(
+                "{status} {} ({})",
+                a.file.display(),
+                crate::util::human_size(a.size)
+            );
             for b in &a.binaries {
                 let member = b
                     .member
@@ -110,31 +132,21 @@ impl Report {
                     "\n       {member}{} {} {}{notes}",
                     b.format,
                     b.arch,
-                    human_size(b.size)
+                    crate::util::human_size(b.size)
                 ));
             }
             writeln!(w, "{line}")?;
         }
-        let count = |kind: ArtifactKind| self.artifacts.iter().filter(|a| a.kind == kind).count();
+        let count = |kind: FileKind| self.artifacts.iter().filter(|a| a.kind == kind).count();
         writeln!(
             w,
             "checked {} wheel(s), {} sdist(s), {} bare binary(ies): {} error(s), {} warning(s)",
-            count(ArtifactKind::Wheel),
-            count(ArtifactKind::Sdist),
-            count(ArtifactKind::Binary),
+            count(FileKind::Wheel),
+            count(FileKind::Sdist),
+            count(FileKind::Binary),
             self.count(Severity::Error),
             self.count(Severity::Warning)
         )
-    }
-}
-
-fn human_size(bytes: u64) -> String {
-    if bytes >= 1 << 20 {
-        format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))
-    } else if bytes >= 1 << 10 {
-        format!("{:.1} KiB", bytes as f64 / f64::from(1 << 10))
-    } else {
-        format!("{bytes} B")
     }
 }
 

@@ -10,7 +10,7 @@ use tar::EntryType;
 use super::finding::{finding, finding_at, Finding, Kind};
 use super::headers::{description_finding, header, parse_headers};
 use super::zip_rules::unsafe_path;
-use crate::wheel::DistName;
+use crate::wheel::{DistName, SdistFilename, Version};
 
 /// Decompressed bytes we are willing to walk (a source tree is a few MB).
 const MAX_UNPACKED: u64 = 1 << 30;
@@ -27,16 +27,16 @@ struct Member {
 pub fn check(file_name: &str, bytes: &[u8]) -> Vec<Finding> {
     let mut out = Vec::new();
     let stem = file_name.strip_suffix(".tar.gz").unwrap_or(file_name);
-    let name_version = stem
-        .split_once('-')
-        .filter(|(n, v)| !n.is_empty() && !v.is_empty() && !v.contains('-'));
-    match name_version {
-        Some((name, _)) if DistName::parse(name).is_ok_and(|n| n.file_form() == name) => {}
-        _ => out.push(finding(
+    // Parsed once; a name that parses but prints otherwise (`MCP_Sidecar-…`) is not canonical.
+    let sdist_name = SdistFilename::parse(file_name)
+        .ok()
+        .filter(|s| s.to_string() == file_name);
+    if sdist_name.is_none() {
+        out.push(finding(
             Kind::SdistFilename,
             format!("`{file_name}` is not NAME-VERSION.tar.gz with a normalized name"),
             "NAME-VERSION.tar.gz, NAME lower-case with `_` (e.g. mcp_sidecar-0.1.0.tar.gz)",
-        )),
+        ));
     }
     let walked = catch_unwind(AssertUnwindSafe(|| walk(bytes)));
     let (members, pkg_info) = match walked {
@@ -117,22 +117,21 @@ pub fn check(file_name: &str, bytes: &[u8]) -> Vec<Finding> {
             ));
         }
     }
-    if let (Some(text), Some((name, version))) = (pkg_info, name_version) {
-        pkg_info_matches(&text, name, version, &format!("{root}/PKG-INFO"), &mut out);
+    if let (Some(text), Some(sdist_name)) = (pkg_info, sdist_name) {
+        pkg_info_matches(&text, &sdist_name, &format!("{root}/PKG-INFO"), &mut out);
     }
     out
 }
 
-fn pkg_info_matches(text: &str, name: &str, version: &str, path: &str, out: &mut Vec<Finding>) {
+fn pkg_info_matches(text: &str, sdist: &SdistFilename, path: &str, out: &mut Vec<Finding>) {
     let (headers, body) = parse_headers(text);
     if let Some(f) = description_finding(&headers, &body) {
         out.push(f.member(path));
     }
     let pkg_name = header(&headers, "Name");
     let pkg_version = header(&headers, "Version");
-    let parsed = |n: &str| DistName::parse(n).ok();
-    if pkg_name.and_then(parsed) != parsed(name)
-        || pkg_version.map(|v| v.replace('-', "_")).as_deref() != Some(version)
+    if pkg_name.and_then(|n| DistName::parse(n).ok()).as_ref() != Some(&sdist.name)
+        || pkg_version.and_then(|v| Version::parse(v).ok()).as_ref() != Some(&sdist.version)
     {
         out.push(finding_at(
             path,
@@ -142,7 +141,11 @@ fn pkg_info_matches(text: &str, name: &str, version: &str, path: &str, out: &mut
                 pkg_name.unwrap_or("(missing)"),
                 pkg_version.unwrap_or("(missing)")
             ),
-            format!("Name normalizing to {name} and Version {version}, as the file name says"),
+            format!(
+                "Name normalizing to {} and Version {}, as the file name says",
+                sdist.name.file_form(),
+                sdist.version
+            ),
         ));
     }
 }

@@ -38,18 +38,14 @@ pub fn dist_dir() -> PathBuf {
         .unwrap_or_else(|| crate::project_root().join("dist"))
 }
 
-/// Files in `dir` whose names end with `suffix`, sorted.
-pub fn files(dir: &Path, suffix: &str) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
-        let path = entry?.path();
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        if name.is_some_and(|n| n.ends_with(suffix) && !n.starts_with(crate::atomic::TEMP_PREFIX)) {
-            out.push(path);
-        }
-    }
-    out.sort();
-    Ok(out)
+/// The wheels and the sdist in `dir`, through the one release-directory lister.
+pub fn distributions(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let (wheels, sdists) = crate::artifact::list_release_dir(dir)?
+        .into_iter()
+        .filter(|a| a.kind.is_distribution())
+        .partition(|a| a.kind.wheel().is_some());
+    let paths = |v: Vec<crate::artifact::Artifact>| v.into_iter().map(|a| a.path).collect();
+    Ok((paths(wheels), paths(sdists)))
 }
 
 pub fn run(sh: &Shell) -> Result<()> {
@@ -59,8 +55,7 @@ pub fn run(sh: &Shell) -> Result<()> {
         "{} does not exist: run `cargo xtask dist` first (the dist suite does)",
         dist.display()
     );
-    let wheels = files(&dist, ".whl")?;
-    let sdists = files(&dist, ".tar.gz")?;
+    let (wheels, sdists) = distributions(&dist)?;
     ensure!(
         !wheels.is_empty(),
         "no wheels in {}: run `cargo xtask dist` first (the dist suite does)",
