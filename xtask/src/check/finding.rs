@@ -29,6 +29,16 @@ pub enum Severity {
     Error,
 }
 
+impl Severity {
+    /// `error` or `warning`, as the human lines and `--json` spell it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
 macro_rules! kinds {
     ($($variant:ident => $code:literal, $rule:ident, $severity:ident, $about:literal;)*) => {
         /// Every distinct defect the check can report. Tests match on these, not on message text.
@@ -159,27 +169,23 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(kind: Kind, message: impl Into<String>, expected: impl Into<String>) -> Self {
-        Finding {
-            severity: kind.severity(),
-            kind,
-            rule: kind.rule(),
-            file: PathBuf::new(),
-            member: None,
-            message: message.into(),
-            expected: expected.into(),
-        }
-    }
-
     pub fn member(mut self, member: impl Into<String>) -> Self {
         self.member = Some(member.into());
         self
     }
 }
 
-/// Shorthand used by every rule module.
+/// A finding about the whole file: what every rule module builds.
 pub fn finding(kind: Kind, message: impl Into<String>, expected: impl Into<String>) -> Finding {
-    Finding::new(kind, message, expected)
+    Finding {
+        severity: kind.severity(),
+        kind,
+        rule: kind.rule(),
+        file: PathBuf::new(),
+        member: None,
+        message: message.into(),
+        expected: expected.into(),
+    }
 }
 
 /// A finding about one archive member.
@@ -189,7 +195,7 @@ pub fn finding_at(
     message: impl Into<String>,
     expected: impl Into<String>,
 ) -> Finding {
-    Finding::new(kind, message, expected).member(member)
+    finding(kind, message, expected).member(member)
 }
 
 #[cfg(test)]

@@ -88,10 +88,7 @@ impl Report {
 
     pub fn write_human(&self, w: &mut impl Write) -> io::Result<()> {
         for f in self.findings() {
-            let severity = match f.severity {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-            };
+            let severity = f.severity.label();
             let member = f
                 .member
                 .as_deref()
@@ -169,10 +166,7 @@ pub fn write_kinds(w: &mut impl Write, json: bool) -> io::Result<()> {
     }
     for k in Kind::ALL {
         let rule = serde_json::to_value(k.rule()).unwrap_or_default();
-        let severity = match k.severity() {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
+        let severity = k.severity().label();
         writeln!(
             w,
             "{:<26} {:<8} {:<7} {}",
