@@ -36,8 +36,12 @@ fn main() -> ExitCode {
         let sh = Shell::new()?;
         sh.change_dir(project_root());
         match flags.cmd {
-            flags::Cmd::Dist(cmd) => cmd.run(&sh).map(|()| ExitCode::SUCCESS),
-            flags::Cmd::Plan(cmd) => cmd.run(&sh).map(|()| ExitCode::SUCCESS),
+            flags::Cmd::Dist(cmd) => cmd
+                .run(&sh, &config::Config::load()?)
+                .map(|()| ExitCode::SUCCESS),
+            flags::Cmd::Plan(cmd) => cmd
+                .run(&sh, &config::Config::load()?)
+                .map(|()| ExitCode::SUCCESS),
             // check distinguishes "findings" (1) from usage or I/O errors (2).
             flags::Cmd::Check(cmd) => cmd.run(&sh),
             flags::Cmd::Test(cmd) => cmd.run(&sh).map(|()| ExitCode::SUCCESS),
