@@ -47,13 +47,10 @@ pub(super) fn read(
     let name_len = usize::from(f16(26));
     let extra_len = usize::from(f16(28));
     let data_start = lo + LOCAL_LEN + name_len + extra_len;
-    let Some(local_name) = bytes.get(lo + LOCAL_LEN..lo + LOCAL_LEN + name_len) else {
-        out.push(malformed(format!(
-            "local header at {lo} runs past the end of the file"
-        )));
-        return None;
-    };
-    let Some(extra) = bytes.get(lo + LOCAL_LEN + name_len..data_start) else {
+    let (Some(local_name), Some(extra)) = (
+        bytes.get(lo + LOCAL_LEN..lo + LOCAL_LEN + name_len),
+        bytes.get(lo + LOCAL_LEN + name_len..data_start),
+    ) else {
         out.push(malformed(format!(
             "local header at {lo} runs past the end of the file"
         )));
