@@ -43,7 +43,7 @@ fn main() -> ExitCode {
                 .run(&sh, &config::Config::load()?)
                 .map(|()| ExitCode::SUCCESS),
             // check distinguishes "findings" (1) from usage or I/O errors (2).
-            flags::Cmd::Check(cmd) => cmd.run(&sh),
+            flags::Cmd::Check(cmd) => cmd.run(&sh, &config::Config::load()?),
             flags::Cmd::Test(cmd) => cmd.run(&sh).map(|()| ExitCode::SUCCESS),
             flags::Cmd::Bench(cmd) => cmd.run(&sh).map(|()| ExitCode::SUCCESS),
             flags::Cmd::Publish(cmd) => cmd.run(&sh).map(|()| ExitCode::SUCCESS),

@@ -74,7 +74,7 @@ pub enum CheckError {
 }
 
 impl flags::Check {
-    pub fn run(self, _sh: &Shell) -> Result<ExitCode> {
+    pub fn run(self, _sh: &Shell, cfg: &Config) -> Result<ExitCode> {
         if self.list_kinds {
             report::write_kinds(&mut std::io::stdout().lock(), self.json)?;
             return Ok(ExitCode::SUCCESS);
@@ -84,8 +84,7 @@ impl flags::Check {
         } else {
             self.paths
         };
-        let payload = Payload::of(&Config::load()?);
-        let report = check_paths(&paths, self.expect_tag.as_deref(), &payload)?;
+        let report = check_paths(&paths, self.expect_tag.as_deref(), &Payload::of(cfg))?;
         report.print(self.json)?;
         Ok(if report.is_clean() {
             ExitCode::SUCCESS
