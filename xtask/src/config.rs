@@ -8,68 +8,27 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
-use crate::wheel::{Arch, Version2};
+mod dist_table;
+
+pub use dist_table::DistMetadata;
+
+use crate::util::Glob;
+use crate::wheel::{DistName, Version};
 
 /// Everything `dist` and `plan` need to know about the release.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub workspace_root: PathBuf,
     pub target_dir: PathBuf,
-    /// The workspace version: the one version of the crate, the Python package and every wheel.
-    pub version: String,
+    /// The distribution name (`[project] name`), validated.
+    pub name: DistName,
+    /// The workspace version in PEP 440 form: the one version of the crate, the Python package
+    /// and every wheel and sdist.
+    pub version: Version,
     pub dist: DistMetadata,
     pub project: Project,
     /// Folder that holds the Python package (`[tool.maturin] python-source`), absolute.
     pub python_source: PathBuf,
-}
-
-/// `[workspace.metadata.dist]` in Cargo.toml.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct DistMetadata {
-    /// The Cargo binary target that becomes `_native/<binary>`.
-    pub binary: String,
-    /// The Cargo package that owns `binary`.
-    pub package: String,
-    /// The import name of the Python package (`mcp_sidecar`).
-    pub python_package: String,
-    /// Sub-folder of the Python package that holds the binary (`_native`).
-    pub native_dir: String,
-    pub glibc_floor: String,
-    pub targets: Vec<String>,
-    /// Minimum macOS per architecture (`x86_64`, `aarch64`).
-    #[serde(default)]
-    pub macos_deployment_target: BTreeMap<String, String>,
-    /// What to build when a target cannot be linked on this host (msvc off Windows).
-    #[serde(default)]
-    pub fallback: BTreeMap<String, String>,
-    /// GitHub Actions runner per release target (`cargo xtask plan`).
-    #[serde(default)]
-    pub runners: BTreeMap<String, String>,
-    /// Docker image per target for `--builder cross`.
-    #[serde(default)]
-    pub cross_images: BTreeMap<String, String>,
-}
-
-impl DistMetadata {
-    pub fn glibc_floor(&self) -> Result<Version2> {
-        Version2::parse(&self.glibc_floor).with_context(|| {
-            format!(
-                "[workspace.metadata.dist] glibc-floor = {:?}",
-                self.glibc_floor
-            )
-        })
-    }
-
-    pub fn macos_deployment_target(&self, arch: Arch) -> Result<Version2> {
-        let key = arch.triple_name();
-        let value = self.macos_deployment_target.get(key).with_context(|| {
-            format!("[workspace.metadata.dist.macos-deployment-target] has no `{key}` entry")
-        })?;
-        Version2::parse(value).with_context(|| {
-            format!("[workspace.metadata.dist.macos-deployment-target] {key} = {value:?}")
-        })
-    }
 }
 
 /// PEP 621 `[project]`, the parts a wheel's METADATA carries.
@@ -163,28 +122,30 @@ pub struct ReadmeText {
 }
 
 impl Config {
-    /// Reads the workspace (via `cargo metadata`, which honours `CARGO_TARGET_DIR`) and pyproject.toml.
+    /// Reads this workspace: call once, pass the value down.
     pub fn load() -> Result<Config> {
+        Config::load_from(&crate::project_root())
+    }
+
+    /// Reads the workspace at `root` (via `cargo metadata`, which honours `CARGO_TARGET_DIR`)
+    /// and its pyproject.toml, and checks every value; writes nothing.
+    pub fn load_from(root: &Path) -> Result<Config> {
         let metadata = cargo_metadata::MetadataCommand::new()
-            .current_dir(crate::project_root())
+            .current_dir(root)
             .no_deps()
             .exec()
             .context("running `cargo metadata`")?;
         let workspace_root = metadata.workspace_root.clone().into_std_path_buf();
-        let dist_value = metadata
-            .workspace_metadata
-            .get("dist")
-            .cloned()
-            .context("Cargo.toml has no [workspace.metadata.dist] table")?;
-        let dist: DistMetadata = serde_json::from_value(dist_value)
-            .context("reading [workspace.metadata.dist] in Cargo.toml")?;
+        let cargo_toml = workspace_root.join("Cargo.toml");
+        let dist = DistMetadata::parse(&cargo_toml, metadata.workspace_metadata.get("dist"))?;
         let package = metadata
             .workspace_packages()
             .into_iter()
             .find(|p| p.name.as_str() == dist.package)
             .with_context(|| {
                 format!(
-                    "[workspace.metadata.dist] package = {:?} is not a workspace member",
+                    "{}: [workspace.metadata.dist] package = {:?} is not a workspace member",
+                    cargo_toml.display(),
                     dist.package
                 )
             })?;
@@ -194,15 +155,29 @@ impl Config {
             .any(|t| t.name == dist.binary && t.is_bin())
         {
             bail!(
-                "package `{}` has no binary target named `{}` ([workspace.metadata.dist] binary)",
-                dist.package,
-                dist.binary
+                "{}: [workspace.metadata.dist] binary = {:?}: package `{}` has no such binary target",
+                cargo_toml.display(),
+                dist.binary,
+                dist.package
             );
         }
-        let version = package.version.to_string();
+        let version = Version::parse(&package.version.to_string()).with_context(|| {
+            format!(
+                "{}: the version of package `{}` (the version of every wheel)",
+                package.manifest_path, dist.package
+            )
+        })?;
         let pyproject_path = workspace_root.join("pyproject.toml");
         let (project, python_source) = read_pyproject(&pyproject_path)?;
+        let name = DistName::parse(&project.name).with_context(|| {
+            format!(
+                "{}: [project] name = {:?}",
+                pyproject_path.display(),
+                project.name
+            )
+        })?;
         let cfg = Config {
+            name,
             python_source: workspace_root.join(python_source),
             target_dir: metadata.target_directory.clone().into_std_path_buf(),
             workspace_root,
@@ -217,7 +192,7 @@ impl Config {
     fn validate(&self) -> Result<()> {
         match (&self.project.version, self.project.dynamic.iter().any(|d| d == "version")) {
             (None, true) => {}
-            (Some(v), false) if *v == self.version => {}
+            (Some(v), false) if Version::parse(v).ok().as_ref() == Some(&self.version) => {}
             (Some(v), _) => bail!(
                 "pyproject.toml pins version {v} but the workspace says {}; make it `dynamic = [\"version\"]`",
                 self.version
@@ -227,10 +202,6 @@ impl Config {
         if let Some(other) = self.project.dynamic.iter().find(|d| *d != "version") {
             bail!("pyproject.toml declares `{other}` dynamic; `cargo xtask dist` only fills in `version`");
         }
-        if self.dist.targets.is_empty() {
-            bail!("[workspace.metadata.dist] targets is empty");
-        }
-        self.dist.glibc_floor()?;
         let package_dir = self.package_dir();
         if !package_dir.join("__init__.py").is_file() {
             bail!(
@@ -348,39 +319,27 @@ fn sorted_file_names(dir: &Path) -> Result<Vec<String>> {
     Ok(names)
 }
 
-/// Minimal glob for license-files: a path relative to the root whose last part may hold `*`.
+/// A license-files glob, relative to the root; only its last part may hold wildcards.
 fn glob_in_root(root: &Path, pattern: &str) -> Result<Vec<PathBuf>> {
     let (dir, name_pattern) = match pattern.rsplit_once('/') {
         Some((dir, name)) => (root.join(dir), name),
         None => (root.to_path_buf(), pattern),
     };
-    if dir.to_string_lossy().contains('*') {
-        bail!("license-files pattern `{pattern}`: only the file name may contain `*`");
+    if dir.to_string_lossy().contains(['*', '?', '[']) {
+        bail!("license-files pattern `{pattern}`: only the file name may contain wildcards");
     }
+    let glob = Glob::new(name_pattern)?;
     Ok(sorted_file_names(&dir)?
         .into_iter()
-        .filter(|name| wildcard_match(name_pattern, name))
+        .filter(|name| glob.is_match(name))
         .map(|name| dir.join(name))
         .collect())
-}
-
-fn wildcard_match(pattern: &str, name: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == name,
-        Some((prefix, rest)) => {
-            let Some(tail) = name.strip_prefix(prefix) else {
-                return false;
-            };
-            (0..=tail.len())
-                .filter(|i| tail.is_char_boundary(*i))
-                .any(|i| wildcard_match(rest, &tail[i..]))
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wheel::{Arch, Version2};
 
     #[test]
     fn reads_this_workspace() {
@@ -400,6 +359,114 @@ mod tests {
         );
     }
 
+    /// A minimal workspace in a temp folder: one binary crate, a pyproject and a package.
+    fn scratch_workspace(name: &str, version: &str, project_name: &str) -> PathBuf {
+        let root = std::env::temp_dir().join(format!("xtask-cfg-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(root.join("app")).unwrap();
+        fs::create_dir_all(root.join("python/pkg")).unwrap();
+        let ours = fs::read_to_string(crate::project_root().join("Cargo.toml")).unwrap();
+        let dist = ours.split_once("[workspace.metadata.dist]").unwrap().1;
+        let dist = dist.split_once("[profile.release]").unwrap().0;
+        let dist = dist
+            .replace("\"mcp-sidecar\"", "\"app\"")
+            .replace("\"mcp_sidecar\"", "\"pkg\"");
+        let cargo = format!(
+            "[workspace]\nmembers = [\"app\"]\nresolver = \"2\"\n[workspace.package]\nversion = \"{version}\"\n[workspace.metadata.dist]{dist}"
+        );
+        fs::write(root.join("Cargo.toml"), cargo).unwrap();
+        fs::write(
+            root.join("app/Cargo.toml"),
+            "[package]\nname = \"app\"\nversion.workspace = true\nedition = \"2021\"\n",
+        )
+        .unwrap();
+        fs::create_dir_all(root.join("app/src")).unwrap();
+        fs::write(root.join("app/src/main.rs"), "fn main() {}\n").unwrap();
+        let pyproject = format!(
+            "[project]\nname = {project_name:?}\ndynamic = [\"version\"]\n[tool.maturin]\npython-source = \"python\"\n"
+        );
+        fs::write(root.join("pyproject.toml"), pyproject).unwrap();
+        fs::write(root.join("python/pkg/__init__.py"), "").unwrap();
+        root
+    }
+
+    fn listing(root: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_semver_prerelease_becomes_its_pep440_form_in_every_file_name() {
+        let root = scratch_workspace("beta", "1.0.0-beta.1", "Mcp-Sidecar");
+        let cfg = Config::load_from(&root).unwrap();
+        assert_eq!(cfg.version.to_string(), "1.0.0b1");
+        assert_eq!(cfg.name.as_given(), "Mcp-Sidecar");
+        let host = crate::target::Host::new("x86_64-unknown-linux-gnu").unwrap();
+        let only = ["x86_64-pc-windows-msvc".to_string()];
+        let targets = crate::target::plan(&cfg, &host, &only, crate::flags::Builder::Auto).unwrap();
+        assert_eq!(
+            targets[0].wheel.to_string(),
+            "mcp_sidecar-1.0.0b1-py3-none-win_amd64.whl"
+        );
+        let sdist = crate::wheel::SdistFilename {
+            name: cfg.name.clone(),
+            version: cfg.version.clone(),
+        };
+        assert_eq!(sdist.to_string(), "mcp_sidecar-1.0.0b1.tar.gz");
+    }
+
+    #[test]
+    fn bad_names_and_versions_fail_at_load_naming_file_and_key_and_write_nothing() {
+        for (case, version, name, wanted) in [
+            (
+                "empty",
+                "0.1.0",
+                "",
+                "pyproject.toml: [project] name = \"\"",
+            ),
+            (
+                "bang",
+                "0.1.0",
+                "-bad name!",
+                "pyproject.toml: [project] name = \"-bad name!\"",
+            ),
+            (
+                "semver",
+                "1.0.0-foo",
+                "mcp-sidecar",
+                "app/Cargo.toml: the version of package `app`",
+            ),
+        ] {
+            let root = scratch_workspace(case, version, name);
+            let before = listing(&root);
+            let err = format!("{:#}", Config::load_from(&root).unwrap_err());
+            assert!(err.contains(wanted), "{case}: {err}");
+            assert_eq!(
+                listing(&root),
+                before,
+                "{case}: loading wrote into the workspace"
+            );
+        }
+        let root = scratch_workspace("key", "0.1.0", "mcp-sidecar");
+        let cargo = fs::read_to_string(root.join("Cargo.toml")).unwrap();
+        fs::write(
+            root.join("Cargo.toml"),
+            cargo.replace("native-dir", "nativ-dir"),
+        )
+        .unwrap();
+        let err = format!("{:#}", Config::load_from(&root).unwrap_err());
+        let file = root.join("Cargo.toml");
+        assert!(
+            err.starts_with(&format!("{}: [workspace.metadata.dist]", file.display())),
+            "{err}"
+        );
+        assert!(err.contains("did you mean `native-dir`?"), "{err}");
+    }
+
     #[test]
     fn readme_types_follow_the_extension() {
         assert!(readme_content_type("README.md")
@@ -409,15 +476,6 @@ mod tests {
             .unwrap()
             .starts_with("text/x-rst"));
         assert!(readme_content_type("README").is_err());
-    }
-
-    #[test]
-    fn wildcards() {
-        assert!(wildcard_match("LICEN*", "LICENSE"));
-        assert!(wildcard_match("*.txt", "a.txt"));
-        assert!(wildcard_match("a*b*c", "aXXbYYc"));
-        assert!(!wildcard_match("LICEN*", "COPYING"));
-        assert!(!wildcard_match("a", "ab"));
     }
 
     #[test]

@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use xshell::{cmd, Shell};
 
+use crate::artifact::{ArtifactKind, MANIFEST_FILE, SUMS_FILE};
 use crate::build::{self, Built, Tools};
-use crate::checksums::{self, Artifact};
+use crate::checksums::{self, ManifestEntry};
 use crate::config::Config;
 use crate::target::{self, BuilderKind, Host, Target};
 use crate::{atomic, flags, interrupt, toolchain};
@@ -26,8 +27,7 @@ pub use report::TargetOutcome;
 const PACK_DELAY_ENV: &str = "XTASK_DIST_PACK_DELAY_MS";
 
 impl flags::Dist {
-    pub fn run(self, sh: &Shell) -> Result<()> {
-        let cfg = Config::load()?;
+    pub fn run(self, sh: &Shell, cfg: &Config) -> Result<()> {
         let out = absolute(&self.out);
         let started = Instant::now();
         if let Some(parts) = &self.assemble {
@@ -39,25 +39,25 @@ impl flags::Dist {
             );
             let mut fresh = crate::release_assets::collect_parts(&parts, &out, &cfg.version)?;
             for a in &fresh {
-                eprintln!("    {} ({})", a.file, a.target.as_deref().unwrap_or("?"));
+                eprintln!("    {} ({})", a.kind, a.target.as_deref().unwrap_or("?"));
             }
             if !self.no_sdist {
-                fresh.push(sdist_artifact(sh, &cfg, &out)?);
+                fresh.push(sdist_artifact(sh, cfg, &out)?);
             }
-            return finish(sh, &cfg, fresh, &[], &out, started, self.json);
+            return finish(sh, cfg, fresh, &[], &out, started, self.json);
         }
         let host = Host::detect(sh)?;
-        let targets = target::plan(&cfg, &host, &self.targets, self.builder)?;
+        let targets = target::plan(cfg, &host, &self.targets, self.builder)?;
         if self.plan {
-            return report::print_plan(&cfg, &host, &targets, &out, self.json);
+            return report::print_plan(cfg, &host, &targets, &out, self.json);
         }
         prepare_out(&out)?;
-        report::announce(&cfg, &host, &targets, &out);
+        report::announce(cfg, &host, &targets, &out);
 
         let tools = bootstrap(sh, &targets)?;
-        let built = build::build_all(sh, &cfg, &targets, &tools)?;
-        let epoch = source_date_epoch(sh, &cfg)?;
-        let inputs = PackInputs::load(&cfg, epoch)?;
+        let built = build::build_all(sh, cfg, &targets, &tools)?;
+        let epoch = source_date_epoch(sh, cfg)?;
+        let inputs = PackInputs::load(cfg, epoch)?;
         eprintln!(
             "==> pack: {} wheel(s), timestamps from {epoch}",
             targets.len()
@@ -66,15 +66,15 @@ impl flags::Dist {
         let mut fresh = Vec::new();
         for (t, b) in targets.iter().zip(built) {
             interrupt::check()?;
-            let (outcome, artifact) = pack_one(&inputs, t, b, &out)?;
+            let outcome = pack_one(&inputs, t, b, &out)?;
+            fresh.push(outcome.entry.clone());
             outcomes.push(outcome);
-            fresh.push(artifact);
         }
         if !self.no_sdist {
             interrupt::check()?;
-            fresh.push(sdist_artifact(sh, &cfg, &out)?);
+            fresh.push(sdist_artifact(sh, cfg, &out)?);
         }
-        finish(sh, &cfg, fresh, &outcomes, &out, started, self.json)
+        finish(sh, cfg, fresh, &outcomes, &out, started, self.json)
     }
 }
 
@@ -96,7 +96,7 @@ fn prepare_out(out: &Path) -> Result<()> {
 fn finish(
     sh: &Shell,
     cfg: &Config,
-    fresh: Vec<Artifact>,
+    fresh: Vec<ManifestEntry>,
     outcomes: &[TargetOutcome],
     out: &Path,
     started: Instant,
@@ -107,24 +107,22 @@ fn finish(
     let paths: Vec<PathBuf> = manifest
         .artifacts
         .iter()
-        .map(|a| out.join(&a.file))
+        .map(|a| out.join(a.file()))
         .collect();
-    verify(&paths)?;
+    verify(cfg, &paths)?;
     report::summary(&manifest, outcomes, out, started.elapsed(), json)
 }
 
 /// `maturin sdist`, moved into the output folder unless it is already there byte for byte.
-fn sdist_artifact(sh: &Shell, cfg: &Config, out: &Path) -> Result<Artifact> {
+fn sdist_artifact(sh: &Shell, cfg: &Config, out: &Path) -> Result<ManifestEntry> {
     let epoch = source_date_epoch(sh, cfg)?;
     let (name, bytes) = sdist::build(sh, cfg, epoch)?;
-    let written = write_if_changed(&out.join(&name), &bytes, None)?;
+    let written = write_if_changed(&out.join(name.to_string()), &bytes, None)?;
     eprintln!("    {} {name}", if written { "wrote" } else { "unchanged" });
-    Ok(Artifact {
-        file: name,
-        kind: "sdist".into(),
+    Ok(ManifestEntry {
+        kind: ArtifactKind::Sdist(name),
         target: None,
         build_target: None,
-        tag: None,
         size: bytes.len() as u64,
         sha256: checksums::sha256_hex(&bytes),
         binary_sha256: None,
@@ -158,12 +156,7 @@ fn bootstrap(sh: &Shell, targets: &[Target]) -> Result<Tools> {
 }
 
 /// Packs one wheel and writes it unless the file already holds exactly these bytes.
-fn pack_one(
-    inputs: &PackInputs,
-    t: &Target,
-    b: Built,
-    out: &Path,
-) -> Result<(TargetOutcome, Artifact)> {
+fn pack_one(inputs: &PackInputs, t: &Target, b: Built, out: &Path) -> Result<TargetOutcome> {
     anyhow::ensure!(
         b.triple == t.triple,
         "built {} where {} was planned",
@@ -179,41 +172,32 @@ fn pack_one(
         .ok()
         .and_then(|ms| ms.parse().ok())
         .map(Duration::from_millis);
-    let written = write_if_changed(&out.join(&t.wheel), &bytes, delay)?;
+    let written = write_if_changed(&out.join(t.wheel.to_string()), &bytes, delay)?;
     let sha256 = checksums::sha256_hex(&bytes);
     eprintln!(
         "    {} {} ({}, {:.0} ms)",
         if written { "wrote" } else { "unchanged" },
         t.wheel,
-        report::human_size(bytes.len() as u64),
+        crate::util::human_size(bytes.len() as u64),
         pack_seconds * 1000.0
     );
-    let artifact = Artifact {
-        file: t.wheel.clone(),
-        kind: "wheel".into(),
+    let entry = ManifestEntry {
+        kind: ArtifactKind::Wheel(t.wheel.clone()),
         target: Some(t.triple.clone()),
         build_target: (t.build_triple != t.triple).then(|| t.build_triple.clone()),
-        tag: Some(t.platform_tags.join(".")),
         size: bytes.len() as u64,
         sha256,
         binary_sha256: Some(binary_sha256),
         builder: t.builder.to_string(),
     };
-    let outcome = TargetOutcome {
-        target: t.triple.clone(),
-        build_target: t.build_triple.clone(),
-        builder: t.builder.to_string(),
-        wheel: t.wheel.clone(),
-        tag: t.platform_tags.join("."),
-        size: artifact.size,
+    Ok(TargetOutcome {
+        entry,
         binary_size,
-        sha256: artifact.sha256.clone(),
         build_seconds: b.seconds,
         pack_seconds,
         written,
         resigned: b.resigned,
-    };
-    Ok((outcome, artifact))
+    })
 }
 
 /// Atomically writes `bytes` to `path` unless it already holds them; true when it wrote.
@@ -239,7 +223,7 @@ fn write_if_changed(path: &Path, bytes: &[u8], delay: Option<Duration>) -> Resul
 fn write_checksums(
     sh: &Shell,
     cfg: &Config,
-    fresh: Vec<Artifact>,
+    fresh: Vec<ManifestEntry>,
     out: &Path,
 ) -> Result<checksums::Manifest> {
     let previous = checksums::read_manifest(out).unwrap_or_else(|e| {
@@ -249,22 +233,20 @@ fn write_checksums(
     let commit = git_commit(sh, cfg);
     let manifest = checksums::merge(previous, &cfg.version, commit, fresh, out);
     let sums = checksums::sha256sums(&manifest.artifacts);
-    write_if_changed(&out.join(checksums::SUMS_FILE), sums.as_bytes(), None)?;
+    write_if_changed(&out.join(SUMS_FILE), sums.as_bytes(), None)?;
     let json = checksums::manifest_json(&manifest)?;
-    write_if_changed(&out.join(checksums::MANIFEST_FILE), json.as_bytes(), None)?;
+    write_if_changed(&out.join(MANIFEST_FILE), json.as_bytes(), None)?;
     eprintln!(
-        "==> checksums: {} and {} over {} artifact(s)",
-        checksums::SUMS_FILE,
-        checksums::MANIFEST_FILE,
+        "==> checksums: {SUMS_FILE} and {MANIFEST_FILE} over {} artifact(s)",
         manifest.artifacts.len()
     );
     Ok(manifest)
 }
 
 /// The same verification `cargo xtask check` runs, over every artifact in the manifest.
-fn verify(paths: &[PathBuf]) -> Result<()> {
+fn verify(cfg: &Config, paths: &[PathBuf]) -> Result<()> {
     eprintln!("==> check: {} artifact(s)", paths.len());
-    let report = crate::check::check_paths(paths, None)?;
+    let report = crate::check::check_paths(paths, None, &crate::check::Payload::of(cfg))?;
     if !report.is_clean() {
         report
             .write_human(&mut std::io::stderr())

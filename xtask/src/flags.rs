@@ -78,6 +78,8 @@ pub struct Check {
     /// Platform tag a bare binary must satisfy.
     #[arg(long, value_name = "TAG")]
     pub expect_tag: Option<String>,
+    /// Print one JSON object: {clean, errors, warnings, artifacts: [{file, kind, size, binaries,
+    /// findings: [{severity, kind, rule, file, member, message, expected}]}]}.
     #[arg(long)]
     pub json: bool,
     /// Print every finding kind (code, rule, severity, what it means) and exit.

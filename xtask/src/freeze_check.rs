@@ -77,10 +77,9 @@ pub fn host_wheel(dist: &Path) -> Result<PathBuf> {
             continue;
         };
         seen.push(name.to_string());
-        let Ok(platforms) = wheel.platforms() else {
-            continue;
-        };
-        if wheel.name == "mcp_sidecar" && platforms.iter().any(|t| t.os() == os && t.arch() == arch)
+        let platforms = wheel.platforms();
+        if wheel.name.normalized() == "mcp-sidecar"
+            && platforms.iter().any(|t| t.os() == os && t.arch() == arch)
         {
             matching.push(path);
         }
@@ -753,7 +752,6 @@ mod tests {
         let wheel = WheelFilename::parse(name).unwrap();
         assert!(wheel
             .platforms()
-            .unwrap()
             .iter()
             .any(|t| t.os() == os && t.arch() == arch));
     }

@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, ensure, Context, Result};
 use xshell::{cmd, Shell};
 
+use crate::artifact::{Artifact, ArtifactKind};
 use crate::flags;
-use crate::release_assets::{self, Asset, AssetKind, Inventory};
+use crate::release_assets::Inventory;
 use crate::wheel::{Arch, PlatformTag};
 
 /// What GitHub already holds for the tag (a rerun resumes a draft, never touches a release).
@@ -22,12 +23,13 @@ pub enum Existing {
 
 impl flags::GithubRelease {
     pub fn run(self, sh: &Shell) -> Result<()> {
-        let version = release_assets::workspace_version()?;
-        check_tag(&self.tag, &version)?;
+        let cfg = crate::config::Config::load()?;
+        let version = cfg.version.clone();
+        check_tag(&self.tag, &version.to_string())?;
         let inventory = Inventory::load(&self.dist, &version)
             .context("refusing to release: dist/ is not one consistent release")?;
-        crate::publish::require_clean_check(&inventory)?;
-        let notes = render_notes(&version, &inventory);
+        crate::publish::require_clean_check(&inventory, &cfg)?;
+        let notes = render_notes(&version.to_string(), &inventory);
         let notes_file = crate::project_root()
             .join("target/github-release")
             .join(format!("notes-{}.md", self.tag));
@@ -144,7 +146,10 @@ pub fn render_notes(version: &str, inventory: &Inventory) -> String {
     let _ = writeln!(notes, "| platform | target | file | size |");
     let _ = writeln!(notes, "|---|---|---|---|");
     for artifact in &inventory.manifest.artifacts {
-        let asset = inventory.assets.iter().find(|a| a.name == artifact.file);
+        let asset = inventory
+            .assets
+            .iter()
+            .find(|a| a.name() == artifact.file());
         let platform = asset.map_or_else(|| "?".to_string(), platform_label);
         let target = artifact
             .target
@@ -153,7 +158,7 @@ pub fn render_notes(version: &str, inventory: &Inventory) -> String {
         let _ = writeln!(
             notes,
             "| {platform} | {target} | `{}` | {} |",
-            artifact.file,
+            artifact.file(),
             human_size(artifact.size)
         );
     }
@@ -178,16 +183,12 @@ fn ensure_newline(text: &str) -> String {
 }
 
 /// A reader's name for what a file runs on, from its wheel tag.
-fn platform_label(asset: &Asset) -> String {
-    let AssetKind::Wheel(wheel) = &asset.kind else {
+fn platform_label(asset: &Artifact) -> String {
+    let ArtifactKind::Wheel(wheel) = &asset.kind else {
         return "source (builds the sidecar with Rust)".to_string();
     };
-    let Some(tag) = wheel
-        .platform_tags
-        .first()
-        .and_then(|t| PlatformTag::parse(t).ok())
-    else {
-        return wheel.platform_tags.join(".");
+    let Some(tag) = wheel.platforms().first().cloned() else {
+        return wheel.tags.platform.to_string();
     };
     match tag {
         PlatformTag::Manylinux { glibc, arch, .. } => {
@@ -213,12 +214,17 @@ fn human_size(bytes: u64) -> String {
 }
 
 /// What `--dry-run` prints: the assets, the notes and the exact `gh` commands.
-pub fn render_plan(tag: &str, assets: &[Asset], notes: &str, commands: &[Vec<String>]) -> String {
+pub fn render_plan(
+    tag: &str,
+    assets: &[Artifact],
+    notes: &str,
+    commands: &[Vec<String>],
+) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "GitHub Release {tag} (dry run: gh is not called)\n");
     let _ = writeln!(out, "assets ({}):", assets.len());
     for asset in assets {
-        let _ = writeln!(out, "  {}", asset.name);
+        let _ = writeln!(out, "  {}", asset.name());
     }
     let _ = writeln!(out, "\nnotes:\n{notes}");
     let _ = writeln!(out, "commands:");
@@ -321,7 +327,8 @@ mod tests {
     fn notes_carry_version_platforms_and_every_checksum() {
         let dir = scratch("notes");
         fake_dist(&dir, "2.0.0");
-        let inventory = Inventory::load(&dir, "2.0.0").unwrap();
+        let inventory =
+            Inventory::load(&dir, &crate::wheel::Version::parse("2.0.0").unwrap()).unwrap();
         let notes = render_notes("2.0.0", &inventory);
         assert!(notes.starts_with("# mcp-sidecar 2.0.0\n"), "{notes}");
         assert!(notes.contains("pip install mcp-sidecar==2.0.0"));
@@ -353,7 +360,8 @@ mod tests {
     fn the_dry_run_plan_lists_exactly_the_assets() {
         let dir = scratch("plan");
         fake_dist(&dir, "2.0.0");
-        let inventory = Inventory::load(&dir, "2.0.0").unwrap();
+        let inventory =
+            Inventory::load(&dir, &crate::wheel::Version::parse("2.0.0").unwrap()).unwrap();
         let paths: Vec<PathBuf> = inventory.assets.iter().map(|a| a.path.clone()).collect();
         let commands =
             gh_commands("v2.0.0", "t", Path::new("n.md"), &paths, Existing::Absent).unwrap();
@@ -365,7 +373,7 @@ mod tests {
             .take_while(|l| l.starts_with("  "))
             .map(str::trim)
             .collect();
-        let names: Vec<&str> = inventory.assets.iter().map(|a| a.name.as_str()).collect();
+        let names: Vec<String> = inventory.assets.iter().map(|a| a.name()).collect();
         assert_eq!(listed, names);
         assert!(plan.contains("assets (7):"));
         assert!(plan.contains("gh release edit v2.0.0 --draft=false"));

@@ -1,5 +1,6 @@
 //! `cargo xtask`: parses flags and hands each command to its own module.
 
+mod artifact;
 mod atomic;
 mod bench;
 mod build;
@@ -20,6 +21,7 @@ mod target;
 mod test;
 mod tidy;
 mod toolchain;
+mod util;
 mod wheel;
 
 use std::path::{Path, PathBuf};
@@ -34,10 +36,14 @@ fn main() -> ExitCode {
         let sh = Shell::new()?;
         sh.change_dir(project_root());
         match flags.cmd {
-            flags::Cmd::Dist(cmd) => cmd.run(&sh).map(|()| ExitCode::SUCCESS),
-            flags::Cmd::Plan(cmd) => cmd.run(&sh).map(|()| ExitCode::SUCCESS),
+            flags::Cmd::Dist(cmd) => cmd
+                .run(&sh, &config::Config::load()?)
+                .map(|()| ExitCode::SUCCESS),
+            flags::Cmd::Plan(cmd) => cmd
+                .run(&sh, &config::Config::load()?)
+                .map(|()| ExitCode::SUCCESS),
             // check distinguishes "findings" (1) from usage or I/O errors (2).
-            flags::Cmd::Check(cmd) => cmd.run(&sh),
+            flags::Cmd::Check(cmd) => cmd.run(&sh, &config::Config::load()?),
             flags::Cmd::Test(cmd) => cmd.run(&sh).map(|()| ExitCode::SUCCESS),
             flags::Cmd::Bench(cmd) => cmd.run(&sh).map(|()| ExitCode::SUCCESS),
             flags::Cmd::Publish(cmd) => cmd.run(&sh).map(|()| ExitCode::SUCCESS),

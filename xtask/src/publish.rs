@@ -62,7 +62,7 @@ impl flags::Publish {
         let cfg = crate::config::Config::load()?;
         let inventory = Inventory::load(&self.dist, &cfg.version)
             .context("refusing to publish: dist/ is not one consistent release")?;
-        require_clean_check(&inventory)?;
+        require_clean_check(&inventory, &cfg)?;
         let files: Vec<PathBuf> = inventory.distributions().map(|a| a.path.clone()).collect();
         let venv = Venv::ensure(sh, "release-tools", NEWEST, &[TWINE])?;
         let twine = venv.bin("twine");
@@ -194,16 +194,17 @@ pub fn files_to_upload(
     );
     Ok(inventory
         .distributions()
-        .filter(|a| matches!(on_index.get(&a.name), None | Some(OnIndex::New)))
+        .filter(|a| matches!(on_index.get(&a.name()), None | Some(OnIndex::New)))
         .map(|a| a.path.clone())
         .collect())
 }
 
 /// The gate both `publish` and `github-release` pass through: `cargo xtask check` is clean on
 /// every wheel and sdist.
-pub fn require_clean_check(inventory: &Inventory) -> Result<()> {
+pub fn require_clean_check(inventory: &Inventory, cfg: &crate::config::Config) -> Result<()> {
     let files: Vec<PathBuf> = inventory.distributions().map(|a| a.path.clone()).collect();
-    let report = crate::check::check_paths(&files, None).context("running `cargo xtask check`")?;
+    let report = crate::check::check_paths(&files, None, &crate::check::Payload::of(cfg))
+        .context("running `cargo xtask check`")?;
     if !report.is_clean() {
         let mut findings = Vec::new();
         report
@@ -275,7 +276,7 @@ pub fn render_dry_run(
     let files: Vec<_> = inventory.distributions().collect();
     let new = files
         .iter()
-        .filter(|a| matches!(on_index.get(&a.name), None | Some(OnIndex::New)))
+        .filter(|a| matches!(on_index.get(&a.name()), None | Some(OnIndex::New)))
         .count();
     let _ = writeln!(
         out,
@@ -284,13 +285,20 @@ pub fn render_dry_run(
     );
     for asset in files {
         let size = std::fs::metadata(&asset.path).map(|m| m.len()).unwrap_or(0);
-        let sha = inventory.sums.get(&asset.name).map_or("?", String::as_str);
-        let fate = match on_index.get(&asset.name) {
+        let sha = inventory
+            .sums
+            .get(&asset.name())
+            .map_or("?", String::as_str);
+        let fate = match on_index.get(&asset.name()) {
             None | Some(OnIndex::New) => "upload",
             Some(OnIndex::Same | OnIndex::Present) => "skip (already on the index)",
             Some(OnIndex::Different) => "REFUSED (the index holds other bytes)",
         };
-        let _ = writeln!(out, "  {}  {size} bytes  sha256 {sha}  {fate}", asset.name);
+        let _ = writeln!(
+            out,
+            "  {}  {size} bytes  sha256 {sha}  {fate}",
+            asset.name()
+        );
     }
     let source = match credentials {
         Some(Credentials::Environment) => {
@@ -375,7 +383,8 @@ mod tests {
         ));
         let dir = scratch("publish-dry-run");
         fake_dist(&dir, "3.0.0");
-        let inventory = Inventory::load(&dir, "3.0.0").unwrap();
+        let inventory =
+            Inventory::load(&dir, &crate::wheel::Version::parse("3.0.0").unwrap()).unwrap();
         for creds in [
             Some(Credentials::Environment),
             Some(Credentials::TrustedPublishing),
@@ -398,7 +407,8 @@ mod tests {
     fn the_dry_run_names_every_distribution_and_its_fate() {
         let dir = scratch("publish-list");
         fake_dist(&dir, "3.0.0");
-        let inventory = Inventory::load(&dir, "3.0.0").unwrap();
+        let inventory =
+            Inventory::load(&dir, &crate::wheel::Version::parse("3.0.0").unwrap()).unwrap();
         let sdist = "mcp_sidecar-3.0.0.tar.gz".to_string();
         let on_index: BTreeMap<String, OnIndex> = [(sdist.clone(), OnIndex::Same)].into();
         let text = render_dry_run(PYPI_UPLOAD_URL, &inventory, &on_index, None);
@@ -425,7 +435,8 @@ mod tests {
     fn skip_identical_refuse_different() {
         let dir = scratch("publish-skip");
         fake_dist(&dir, "3.0.0");
-        let inventory = Inventory::load(&dir, "3.0.0").unwrap();
+        let inventory =
+            Inventory::load(&dir, &crate::wheel::Version::parse("3.0.0").unwrap()).unwrap();
         let win = "mcp_sidecar-3.0.0-py3-none-win_amd64.whl".to_string();
         let same: BTreeMap<String, OnIndex> = [(win.clone(), OnIndex::Same)].into();
         let upload = files_to_upload(&inventory, &same, "u").unwrap();

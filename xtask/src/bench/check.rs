@@ -8,7 +8,7 @@ use anyhow::{ensure, Result};
 use xshell::{cmd, Shell};
 
 use crate::python_env::{Venv, NEWEST};
-use crate::test::check::{dist_dir, files, CWC_IGNORE, TOOLS};
+use crate::test::check::{dist_dir, distributions, TOOLS};
 
 const OURS_RUNS: usize = 15;
 const THEIRS_RUNS: usize = 3;
@@ -27,8 +27,7 @@ fn time<T>(f: impl FnOnce() -> Result<T>) -> Result<Duration> {
 
 pub fn run(sh: &Shell, json: bool) -> Result<()> {
     let dist = dist_dir();
-    let wheels = files(&dist, ".whl")?;
-    let sdists = files(&dist, ".tar.gz")?;
+    let (wheels, sdists) = distributions(&dist)?;
     ensure!(
         !wheels.is_empty(),
         "no wheels in {}: run `cargo xtask dist` first",
@@ -41,14 +40,15 @@ pub fn run(sh: &Shell, json: bool) -> Result<()> {
         .map(|m| m.len())
         .sum();
 
+    let payload = crate::check::Payload::of(&crate::config::Config::load()?);
     let mut ours = Vec::with_capacity(OURS_RUNS);
     for _ in 0..OURS_RUNS {
         ours.push(time(|| {
-            let report = crate::check::check_paths(std::slice::from_ref(&dist), None)?;
+            let report = crate::check::check_paths(std::slice::from_ref(&dist), None, &payload)?;
             ensure!(
                 report.is_clean(),
                 "dist/ is not clean: {:?}",
-                report.findings
+                report.artifacts
             );
             Ok(())
         })?);
@@ -68,6 +68,8 @@ pub fn run(sh: &Shell, json: bool) -> Result<()> {
     let (mut t_twine, mut t_cwc, mut t_audit) = (Vec::new(), Vec::new(), Vec::new());
     // References, so the `{x...}` splats below do not move the lists.
     let (dists, wheel_refs) = (&distributions, &wheels);
+    // check-wheel-contents reads pyproject's [tool.check-wheel-contents] from where it runs.
+    let _root = sh.push_dir(crate::project_root());
     for _ in 0..THEIRS_RUNS {
         t_twine.push(time(|| {
             cmd!(sh, "{twine} check --strict {dists...}")
@@ -77,7 +79,7 @@ pub fn run(sh: &Shell, json: bool) -> Result<()> {
                 .map_err(Into::into)
         })?);
         t_cwc.push(time(|| {
-            cmd!(sh, "{cwc} --ignore {CWC_IGNORE} {wheel_refs...}")
+            cmd!(sh, "{cwc} {wheel_refs...}")
                 .quiet()
                 .ignore_stdout()
                 .run()

@@ -12,7 +12,7 @@ pub enum Rule {
     Zip,
     /// 2. Wheel metadata: file name, WHEEL, METADATA, RECORD, platform tag.
     Metadata,
-    /// 3. The one sidecar binary under `<package>/_native/`.
+    /// 3. The one sidecar binary under `<package>/<native-dir>/`.
     Payload,
     /// 4. The binary against the tag it ships under.
     Binary,
@@ -27,6 +27,16 @@ pub enum Severity {
     Warning,
     /// PyPI, pip or the target OS would refuse or break.
     Error,
+}
+
+impl Severity {
+    /// `error` or `warning`, as the human lines and `--json` spell it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
 }
 
 macro_rules! kinds {
@@ -96,11 +106,11 @@ kinds! {
     RecordBadHash => "record-bad-hash", Metadata, Error, "a RECORD hash that is not sha256=<urlsafe base64, no padding>";
     RecordSelfHash => "record-self-hash", Metadata, Error, "RECORD's own row carries a hash or size (both must be empty)";
 
-    PayloadMissingBinary => "payload-missing-binary", Payload, Error, "a platform wheel without its binary under <package>/_native/";
-    PayloadExtraFile => "payload-extra-file", Payload, Error, "more than one file under _native/, or a binary in a pure wheel";
+    PayloadMissingBinary => "payload-missing-binary", Payload, Error, "a platform wheel without its binary under <package>/<native-dir>/";
+    PayloadExtraFile => "payload-extra-file", Payload, Error, "more than one file under <native-dir>/, or a binary in a pure wheel";
     PayloadNotExecutable => "payload-not-executable", Payload, Error, "the binary has no executable bit in its zip external attributes";
     PayloadNotRegular => "payload-not-regular", Payload, Error, "the binary is not stored as a regular file";
-    PayloadWrongName => "payload-wrong-name", Payload, Error, "the binary's name lacks (or wrongly has) the platform's .exe suffix";
+    PayloadWrongName => "payload-wrong-name", Payload, Error, "the binary is not named <binary>, plus .exe on Windows";
 
     BinaryUnparseable => "binary-unparseable", Binary, Error, "goblin cannot parse the binary";
     BinaryFormat => "binary-format", Binary, Error, "the executable format (ELF, Mach-O, PE; exe vs library) does not match the tag";
@@ -159,27 +169,33 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(kind: Kind, message: impl Into<String>, expected: impl Into<String>) -> Self {
-        Finding {
-            severity: kind.severity(),
-            kind,
-            rule: kind.rule(),
-            file: PathBuf::new(),
-            member: None,
-            message: message.into(),
-            expected: expected.into(),
-        }
-    }
-
     pub fn member(mut self, member: impl Into<String>) -> Self {
         self.member = Some(member.into());
         self
     }
 }
 
-/// Shorthand used by every rule module.
+/// A finding about the whole file: what every rule module builds.
 pub fn finding(kind: Kind, message: impl Into<String>, expected: impl Into<String>) -> Finding {
-    Finding::new(kind, message, expected)
+    Finding {
+        severity: kind.severity(),
+        kind,
+        rule: kind.rule(),
+        file: PathBuf::new(),
+        member: None,
+        message: message.into(),
+        expected: expected.into(),
+    }
+}
+
+/// A finding about one archive member.
+pub fn finding_at(
+    member: impl Into<String>,
+    kind: Kind,
+    message: impl Into<String>,
+    expected: impl Into<String>,
+) -> Finding {
+    finding(kind, message, expected).member(member)
 }
 
 #[cfg(test)]

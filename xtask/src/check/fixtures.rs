@@ -9,12 +9,15 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
+use goblin::mach::load_command::{
+    LC_BUILD_VERSION, LC_CODE_SIGNATURE, LC_SEGMENT_64, LC_SOURCE_VERSION, LC_VERSION_MIN_MACOSX,
+};
 use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
-use super::wheel_rules::record_hash;
 use crate::macho_sign;
+use crate::wheel::RecordHash;
 
 // ---------------------------------------------------------------------------------------------
 // Binaries from zig cc
@@ -150,10 +153,7 @@ pub fn binary(name: &str) -> Vec<u8> {
     if let Some((file, source, flags)) = r.lib {
         h.update(format!("{file}\0{source}\0{}", flags.join(" ")));
     }
-    let key = format!(
-        "{name}-{}",
-        &super::wheel_rules::b64_urlsafe_nopad(&h.finalize())[..12]
-    );
+    let key = format!("{name}-{}", &format!("{:x}", h.finalize())[..16]);
     let cached = fixture_dir().join(&key);
     let bytes = match std::fs::read(&cached) {
         Ok(b) => b,
@@ -224,11 +224,6 @@ pub fn macho_commands(b: &[u8]) -> Vec<(usize, u32, usize)> {
         .collect()
 }
 
-const LC_BUILD_VERSION: u32 = 0x32;
-const LC_VERSION_MIN_MACOSX: u32 = 0x24;
-const LC_CODE_SIGNATURE: u32 = 0x1d;
-const LC_SOURCE_VERSION: u32 = 0x2a;
-
 /// Sets LC_BUILD_VERSION's minos (the tag check reads it).
 pub fn macho_set_minos(mut b: Vec<u8>, major: u32, minor: u32) -> Vec<u8> {
     let (at, _, _) = *macho_commands(&b)
@@ -279,7 +274,7 @@ pub fn macho_unsign(mut b: Vec<u8>) -> Vec<u8> {
     put32(&mut b, at + 8, 0);
     put32(&mut b, at + 12, 0);
     for (seg_at, cmd, _) in macho_commands(&b) {
-        if cmd == 0x19 && &b[seg_at + 8..seg_at + 18] == b"__LINKEDIT" {
+        if cmd == LC_SEGMENT_64 && &b[seg_at + 8..seg_at + 18] == b"__LINKEDIT" {
             let fileoff = u64::from_le_bytes(b[seg_at + 40..seg_at + 48].try_into().unwrap());
             let size = dataoff as u64 - fileoff;
             b[seg_at + 48..seg_at + 56].copy_from_slice(&size.to_le_bytes());
@@ -375,6 +370,15 @@ pub fn resign(b: &[u8]) -> Vec<u8> {
 pub const NAME: &str = "mcp_sidecar";
 pub const VERSION: &str = "0.1.0";
 
+/// The payload layout the fixture wheels follow (this repository's `[workspace.metadata.dist]`).
+pub fn payload() -> super::Payload {
+    super::Payload {
+        python_package: NAME.into(),
+        native_dir: "_native".into(),
+        binary: "mcp-sidecar".into(),
+    }
+}
+
 /// A wheel to write: members in order, plus overrides for the generated metadata.
 #[derive(Clone)]
 pub struct Spec {
@@ -389,6 +393,11 @@ pub struct Spec {
     pub comments: Vec<(String, String)>,
     /// The `.dist-info` directory RECORD is written into.
     pub dist_info: String,
+}
+
+/// `sha256=<urlsafe base64, no padding>` of `content`, as a RECORD row carries it.
+pub fn record_hash(content: &[u8]) -> String {
+    RecordHash::of(content).to_string()
 }
 
 pub fn dist_info() -> String {
@@ -457,6 +466,12 @@ impl Spec {
             (
                 format!("{NAME}/_locate.py"),
                 b"def find():\n    return None\n".to_vec(),
+                0o100_644,
+            ),
+            // As in the real package: PyInstaller needs this non-importable hook name (W004).
+            (
+                format!("{NAME}/_pyinstaller/hook-{NAME}.py"),
+                b"hiddenimports = []\n".to_vec(),
                 0o100_644,
             ),
         ];

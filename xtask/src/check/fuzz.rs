@@ -247,7 +247,7 @@ fn timed<T: Send + 'static>(what: &str, input: &[u8], f: impl FnOnce() -> T + Se
         Ok(out) => out,
         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
             let dir = crate::project_root().join("target/check-fixtures/fuzz-hangs");
-            let name = super::wheel_rules::record_hash(input).replace("sha256=", "");
+            let name = record_hash(input).replace("sha256=", "");
             let _ = std::fs::create_dir_all(&dir);
             let _ = std::fs::write(dir.join(&name), input);
             panic!(

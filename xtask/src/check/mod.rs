@@ -1,12 +1,14 @@
 //! `cargo xtask check [PATH…]`: verifies wheels, sdists and bare binaries offline against their
 //! tags and PyPI's upload rules. `dist` ends by calling `check_paths` on what it wrote.
 //!
-//! Rules, one module each: `zip_rules` (1, zip structure), `wheel_rules` (2 metadata, 3 payload),
-//! `binary/` (4, the binary vs its tag, with goblin), `sdist`. Findings are data (`finding.rs`);
-//! `report.rs` prints them. Never depends on `dist`: everything comes from the bytes and the tag.
+//! Rules, one module each: `zip_rules/` (1, zip structure), `wheel_rules/` (2 metadata, 3 payload),
+//! `binary/` (4, the binary vs its tag, with goblin), `sdist`; `headers` reads WHEEL/METADATA/PKG-INFO.
+//! Findings are data (`finding.rs`); `report.rs` prints them. Never depends on `dist`: everything
+//! comes from the bytes, the tag and the `Payload` the caller takes from the config.
 
 mod binary;
 mod finding;
+mod headers;
 mod report;
 mod sdist;
 mod wheel_rules;
@@ -25,11 +27,30 @@ use std::process::ExitCode;
 use anyhow::Result;
 use xshell::Shell;
 
-pub use finding::Finding;
-pub use report::{Artifact, ArtifactKind, Report};
+pub use report::{Checked, FileKind, Report};
 
+use crate::config::Config;
 use crate::flags;
 use crate::wheel::PlatformTag;
+
+/// Where a platform wheel carries its one binary: `<python-package>/<native-dir>/<binary>[.exe]`,
+/// as `[workspace.metadata.dist]` says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payload {
+    pub python_package: String,
+    pub native_dir: String,
+    pub binary: String,
+}
+
+impl Payload {
+    pub fn of(cfg: &Config) -> Payload {
+        Payload {
+            python_package: cfg.dist.python_package.clone(),
+            native_dir: cfg.dist.native_dir.clone(),
+            binary: cfg.dist.binary.clone(),
+        }
+    }
+}
 
 /// Usage and I/O problems: exit code 2, unlike findings (exit code 1).
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +74,7 @@ pub enum CheckError {
 }
 
 impl flags::Check {
-    pub fn run(self, _sh: &Shell) -> Result<ExitCode> {
+    pub fn run(self, _sh: &Shell, cfg: &Config) -> Result<ExitCode> {
         if self.list_kinds {
             report::write_kinds(&mut std::io::stdout().lock(), self.json)?;
             return Ok(ExitCode::SUCCESS);
@@ -63,7 +84,7 @@ impl flags::Check {
         } else {
             self.paths
         };
-        let report = check_paths(&paths, self.expect_tag.as_deref())?;
+        let report = check_paths(&paths, self.expect_tag.as_deref(), &Payload::of(cfg))?;
         report.print(self.json)?;
         Ok(if report.is_clean() {
             ExitCode::SUCCESS
@@ -83,30 +104,13 @@ fn default_dist() -> PathBuf {
     }
 }
 
-/// What a file is, decided by its name once.
-enum Input {
-    Wheel,
-    Sdist,
-    Binary,
-}
-
-fn classify(path: &Path) -> Input {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    if name.ends_with(".whl") {
-        Input::Wheel
-    } else if name.ends_with(".tar.gz") {
-        Input::Sdist
-    } else {
-        Input::Binary
-    }
-}
-
 /// Checks every wheel and sdist in the given directories, and the given files (a bare binary
 /// needs `expect_tag`). `Err` only for usage or I/O problems; findings are in the report.
-pub fn check_paths(paths: &[PathBuf], expect_tag: Option<&str>) -> Result<Report> {
+pub fn check_paths(
+    paths: &[PathBuf],
+    expect_tag: Option<&str>,
+    payload: &Payload,
+) -> Result<Report> {
     let tag = expect_tag
         .map(|t| {
             PlatformTag::parse(t).map_err(|source| CheckError::BadTag {
@@ -125,23 +129,28 @@ pub fn check_paths(paths: &[PathBuf], expect_tag: Option<&str>) -> Result<Report
             },
         })?;
         if meta.is_dir() {
-            let found = list_dir(path)?;
+            // The one lister of a release directory: wheels and the sdist, never a stray file.
+            let found: Vec<PathBuf> = crate::artifact::list_release_dir(path)?
+                .into_iter()
+                .filter(|a| a.kind.is_distribution())
+                .map(|a| a.path)
+                .collect();
             if found.is_empty() {
                 return Err(CheckError::NothingToCheck(path.clone()).into());
             }
             files.extend(found);
         } else {
-            if matches!(classify(path), Input::Binary) && tag.is_none() {
+            if FileKind::of(path) == FileKind::Binary && tag.is_none() {
                 return Err(CheckError::NeedTag(path.clone()).into());
             }
             files.push(path.clone());
         }
     }
     // Two cores on the build machines: files are independent, check them side by side.
-    let results: Vec<Result<(Vec<Finding>, Artifact), CheckError>> = std::thread::scope(|s| {
+    let results: Vec<Result<Checked, CheckError>> = std::thread::scope(|s| {
         let handles: Vec<_> = files
             .iter()
-            .map(|file| s.spawn(|| check_file(file, tag.as_ref())))
+            .map(|file| s.spawn(|| check_file(file, tag.as_ref(), payload)))
             .collect();
         handles
             .into_iter()
@@ -156,41 +165,16 @@ pub fn check_paths(paths: &[PathBuf], expect_tag: Option<&str>) -> Result<Report
             })
             .collect()
     });
-    let mut report = Report::default();
-    for result in results {
-        let (findings, artifact) = result?;
-        report.findings.extend(findings);
-        report.artifacts.push(artifact);
-    }
-    Ok(report)
-}
-
-/// The wheels and sdists directly inside `dir`, sorted (SHA256SUMS, manifests etc. are skipped).
-fn list_dir(dir: &Path) -> Result<Vec<PathBuf>, CheckError> {
-    let io = |source| CheckError::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        let path = entry.map_err(io)?.path();
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        // Temp files of an interrupted atomic write are not artifacts.
-        if name.is_some_and(|n| n.starts_with(crate::atomic::TEMP_PREFIX)) || !path.is_file() {
-            continue;
-        }
-        if matches!(classify(&path), Input::Wheel | Input::Sdist) {
-            out.push(path);
-        }
-    }
-    out.sort();
-    Ok(out)
+    Ok(Report {
+        artifacts: results.into_iter().collect::<Result<_, _>>()?,
+    })
 }
 
 fn check_file(
     path: &Path,
     tag: Option<&PlatformTag>,
-) -> Result<(Vec<Finding>, Artifact), CheckError> {
+    payload: &Payload,
+) -> Result<Checked, CheckError> {
     let bytes = std::fs::read(path).map_err(|source| CheckError::Io {
         path: path.to_path_buf(),
         source,
@@ -199,44 +183,44 @@ fn check_file(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let (kind, mut findings, binaries) = match (classify(path), tag) {
-        (Input::Wheel, _) => {
-            let (findings, summary) = wheel_rules::check(&name, &bytes);
-            (ArtifactKind::Wheel, findings, summary.binaries)
+    let kind = FileKind::of(path);
+    let (mut findings, binaries) = match (kind, tag) {
+        (FileKind::Wheel, _) => {
+            let (findings, summary) = wheel_rules::check(&name, &bytes, payload);
+            (findings, summary.binaries)
         }
-        (Input::Sdist, _) => (ArtifactKind::Sdist, sdist::check(&name, &bytes), Vec::new()),
-        (Input::Binary, Some(tag)) => {
+        (FileKind::Sdist, _) => (sdist::check(&name, &bytes), Vec::new()),
+        (FileKind::Binary, Some(tag)) => {
             let (findings, facts) = binary::check(&bytes, &tag.expectation());
-            (ArtifactKind::Binary, findings, facts.into_iter().collect())
+            (findings, facts.into_iter().collect())
         }
-        (Input::Binary, None) => return Err(CheckError::NeedTag(path.to_path_buf())),
+        (FileKind::Binary, None) => return Err(CheckError::NeedTag(path.to_path_buf())),
     };
     for f in &mut findings {
         f.file = path.to_path_buf();
     }
-    let artifact = Artifact {
+    Ok(Checked {
         file: path.to_path_buf(),
         kind,
         size: bytes.len() as u64,
         binaries,
-        findings: findings.len(),
-    };
-    Ok((findings, artifact))
+        findings,
+    })
 }
 
 /// The in-memory entry points the tests and fuzzers drive (no file system).
 #[cfg(test)]
-pub(crate) fn check_wheel_bytes(file_name: &str, bytes: &[u8]) -> Vec<Finding> {
-    wheel_rules::check(file_name, bytes).0
+pub(crate) fn check_wheel_bytes(file_name: &str, bytes: &[u8]) -> Vec<finding::Finding> {
+    wheel_rules::check(file_name, bytes, &fixtures::payload()).0
 }
 
 #[cfg(test)]
-pub(crate) fn check_sdist_bytes(file_name: &str, bytes: &[u8]) -> Vec<Finding> {
+pub(crate) fn check_sdist_bytes(file_name: &str, bytes: &[u8]) -> Vec<finding::Finding> {
     sdist::check(file_name, bytes)
 }
 
 #[cfg(test)]
-pub(crate) fn check_binary_bytes(bytes: &[u8], tag: &str) -> Vec<Finding> {
+pub(crate) fn check_binary_bytes(bytes: &[u8], tag: &str) -> Vec<finding::Finding> {
     let tag = PlatformTag::parse(tag).expect("test tags parse");
     binary::check(bytes, &tag.expectation()).0
 }

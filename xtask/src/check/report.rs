@@ -1,46 +1,67 @@
 //! How findings leave the program: one line per finding plus a summary, or `--json`.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::binary::BinaryFacts;
 use super::finding::{Finding, Kind, Severity};
 
+/// Which rules a file gets, by its extension alone: a misnamed wheel is still checked as a wheel
+/// (and reported), and a bare binary is no release artifact, so this is not `artifact::ArtifactKind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum ArtifactKind {
+pub enum FileKind {
     Wheel,
     Sdist,
     Binary,
 }
 
-/// One checked file and what was measured in it.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Artifact {
-    pub file: PathBuf,
-    pub kind: ArtifactKind,
-    pub size: u64,
-    pub binaries: Vec<BinaryFacts>,
-    pub findings: usize,
+impl FileKind {
+    pub fn of(path: &Path) -> FileKind {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        if name.ends_with(".whl") {
+            FileKind::Wheel
+        } else if name.ends_with(".tar.gz") {
+            FileKind::Sdist
+        } else {
+            FileKind::Binary
+        }
+    }
 }
 
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct Report {
-    pub artifacts: Vec<Artifact>,
+/// One checked file, what was measured in it and what is wrong with it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Checked {
+    pub file: PathBuf,
+    pub kind: FileKind,
+    pub size: u64,
+    pub binaries: Vec<BinaryFacts>,
     pub findings: Vec<Finding>,
 }
 
+/// `--json`: `{clean, errors, warnings, artifacts: [{file, kind, size, binaries, findings: [Finding]}]}`,
+/// each finding `{severity, kind, rule, file, member, message, expected}`.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub artifacts: Vec<Checked>,
+}
+
 impl Report {
+    /// Every finding, file by file.
+    pub fn findings(&self) -> impl Iterator<Item = &Finding> {
+        self.artifacts.iter().flat_map(|a| &a.findings)
+    }
+
     /// Clean means no findings at all: warnings fail the check too.
     pub fn is_clean(&self) -> bool {
-        self.findings.is_empty()
+        self.findings().next().is_none()
     }
 
     pub fn count(&self, severity: Severity) -> usize {
-        self.findings
-            .iter()
-            .filter(|f| f.severity == severity)
-            .count()
+        self.findings().filter(|f| f.severity == severity).count()
     }
 
     /// Human lines (`error[code] file!member: what; expected …`) and a summary, or JSON.
@@ -60,18 +81,14 @@ impl Report {
             "errors": self.count(Severity::Error),
             "warnings": self.count(Severity::Warning),
             "artifacts": self.artifacts,
-            "findings": self.findings,
         });
         serde_json::to_writer_pretty(&mut *w, &value)?;
         writeln!(w)
     }
 
     pub fn write_human(&self, w: &mut impl Write) -> io::Result<()> {
-        for f in &self.findings {
-            let severity = match f.severity {
-                Severity::Error => "error",
-                Severity::Warning => "warning",
-            };
+        for f in self.findings() {
+            let severity = f.severity.label();
             let member = f
                 .member
                 .as_deref()
@@ -87,8 +104,16 @@ impl Report {
             )?;
         }
         for a in &self.artifacts {
-            let status = if a.findings == 0 { "ok  " } else { "FAIL" };
-            let mut line = format!("{status} {} ({})", a.file.display(), human_size(a.size));
+            let status = if a.findings.is_empty() {
+                "ok  "
+            } else {
+                "FAIL"
+            };
+            let mut line = format!(
+                "{status} {} ({})",
+                a.file.display(),
+                crate::util::human_size(a.size)
+            );
             for b in &a.binaries {
                 let member = b
                     .member
@@ -104,31 +129,21 @@ impl Report {
                     "\n       {member}{} {} {}{notes}",
                     b.format,
                     b.arch,
-                    human_size(b.size)
+                    crate::util::human_size(b.size)
                 ));
             }
             writeln!(w, "{line}")?;
         }
-        let count = |kind: ArtifactKind| self.artifacts.iter().filter(|a| a.kind == kind).count();
+        let count = |kind: FileKind| self.artifacts.iter().filter(|a| a.kind == kind).count();
         writeln!(
             w,
             "checked {} wheel(s), {} sdist(s), {} bare binary(ies): {} error(s), {} warning(s)",
-            count(ArtifactKind::Wheel),
-            count(ArtifactKind::Sdist),
-            count(ArtifactKind::Binary),
+            count(FileKind::Wheel),
+            count(FileKind::Sdist),
+            count(FileKind::Binary),
             self.count(Severity::Error),
             self.count(Severity::Warning)
         )
-    }
-}
-
-fn human_size(bytes: u64) -> String {
-    if bytes >= 1 << 20 {
-        format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))
-    } else if bytes >= 1 << 10 {
-        format!("{:.1} KiB", bytes as f64 / f64::from(1 << 10))
-    } else {
-        format!("{bytes} B")
     }
 }
 
@@ -151,10 +166,7 @@ pub fn write_kinds(w: &mut impl Write, json: bool) -> io::Result<()> {
     }
     for k in Kind::ALL {
         let rule = serde_json::to_value(k.rule()).unwrap_or_default();
-        let severity = match k.severity() {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
+        let severity = k.severity().label();
         writeln!(
             w,
             "{:<26} {:<8} {:<7} {}",

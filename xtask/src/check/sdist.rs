@@ -7,10 +7,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use tar::EntryType;
 
-use super::finding::{finding, Finding, Kind};
-use super::wheel_rules::{description_finding, header, parse_headers};
+use super::finding::{finding, finding_at, Finding, Kind};
+use super::headers::{description_finding, header, parse_headers};
 use super::zip_rules::unsafe_path;
-use crate::wheel::normalize_dist_name;
+use crate::wheel::{DistName, SdistFilename, Version};
 
 /// Decompressed bytes we are willing to walk (a source tree is a few MB).
 const MAX_UNPACKED: u64 = 1 << 30;
@@ -27,16 +27,16 @@ struct Member {
 pub fn check(file_name: &str, bytes: &[u8]) -> Vec<Finding> {
     let mut out = Vec::new();
     let stem = file_name.strip_suffix(".tar.gz").unwrap_or(file_name);
-    let name_version = stem
-        .split_once('-')
-        .filter(|(n, v)| !n.is_empty() && !v.is_empty() && !v.contains('-'));
-    match name_version {
-        Some((name, _)) if normalize_dist_name(name) == name => {}
-        _ => out.push(finding(
+    // Parsed once; a name that parses but prints otherwise (`MCP_Sidecar-…`) is not canonical.
+    let sdist_name = SdistFilename::parse(file_name)
+        .ok()
+        .filter(|s| s.to_string() == file_name);
+    if sdist_name.is_none() {
+        out.push(finding(
             Kind::SdistFilename,
             format!("`{file_name}` is not NAME-VERSION.tar.gz with a normalized name"),
             "NAME-VERSION.tar.gz, NAME lower-case with `_` (e.g. mcp_sidecar-0.1.0.tar.gz)",
-        )),
+        ));
     }
     let walked = catch_unwind(AssertUnwindSafe(|| walk(bytes)));
     let (members, pkg_info) = match walked {
@@ -67,14 +67,12 @@ pub fn check(file_name: &str, bytes: &[u8]) -> Vec<Finding> {
         if let Some(why) =
             unsafe_path(trimmed).or(control.then_some("contains a control character"))
         {
-            out.push(
-                finding(
-                    Kind::SdistUnsafePath,
-                    format!("member path {:?} {why}", shown),
-                    "relative paths under NAME-VERSION/",
-                )
-                .member(&shown),
-            );
+            out.push(finding_at(
+                &shown,
+                Kind::SdistUnsafePath,
+                format!("member path {:?} {why}", shown),
+                "relative paths under NAME-VERSION/",
+            ));
         }
         let link_kind = match m.kind {
             EntryType::Symlink => Some("a symbolic link"),
@@ -88,71 +86,67 @@ pub fn check(file_name: &str, bytes: &[u8]) -> Vec<Finding> {
                 .as_deref()
                 .map(|l| format!(" to {:?}", String::from_utf8_lossy(l)))
                 .unwrap_or_default();
-            out.push(
-                finding(
-                    Kind::SdistLink,
-                    format!("member is {what}{target}"),
-                    "regular files and directories only",
-                )
-                .member(&shown),
-            );
+            out.push(finding_at(
+                &shown,
+                Kind::SdistLink,
+                format!("member is {what}{target}"),
+                "regular files and directories only",
+            ));
         }
         match trimmed.split_once('/') {
             Some((top, rest)) if top == root => {
                 present.insert(rest.to_string());
             }
             None if trimmed == root => {}
-            _ => out.push(
-                finding(
-                    Kind::SdistRoot,
-                    format!("member {shown:?} is outside {root}/"),
-                    format!("every member under {root}/"),
-                )
-                .member(&shown),
-            ),
+            _ => out.push(finding_at(
+                &shown,
+                Kind::SdistRoot,
+                format!("member {shown:?} is outside {root}/"),
+                format!("every member under {root}/"),
+            )),
         }
     }
     for required in REQUIRED {
         if !present.contains(required) {
             let path = format!("{root}/{required}");
-            out.push(
-                finding(
-                    Kind::SdistMissingFile,
-                    format!("{path} is missing"),
-                    format!("{path} (pip and maturin build from it)"),
-                )
-                .member(&path),
-            );
+            out.push(finding_at(
+                &path,
+                Kind::SdistMissingFile,
+                format!("{path} is missing"),
+                format!("{path} (pip and maturin build from it)"),
+            ));
         }
     }
-    if let (Some(text), Some((name, version))) = (pkg_info, name_version) {
-        pkg_info_matches(&text, name, version, &format!("{root}/PKG-INFO"), &mut out);
+    if let (Some(text), Some(sdist_name)) = (pkg_info, sdist_name) {
+        pkg_info_matches(&text, &sdist_name, &format!("{root}/PKG-INFO"), &mut out);
     }
     out
 }
 
-fn pkg_info_matches(text: &str, name: &str, version: &str, path: &str, out: &mut Vec<Finding>) {
+fn pkg_info_matches(text: &str, sdist: &SdistFilename, path: &str, out: &mut Vec<Finding>) {
     let (headers, body) = parse_headers(text);
     if let Some(f) = description_finding(&headers, &body) {
         out.push(f.member(path));
     }
     let pkg_name = header(&headers, "Name");
     let pkg_version = header(&headers, "Version");
-    if pkg_name.map(normalize_dist_name) != Some(normalize_dist_name(name))
-        || pkg_version.map(|v| v.replace('-', "_")).as_deref() != Some(version)
+    if pkg_name.and_then(|n| DistName::parse(n).ok()).as_ref() != Some(&sdist.name)
+        || pkg_version.and_then(|v| Version::parse(v).ok()).as_ref() != Some(&sdist.version)
     {
-        out.push(
-            finding(
-                Kind::SdistMetadata,
-                format!(
-                    "PKG-INFO says Name {} Version {}",
-                    pkg_name.unwrap_or("(missing)"),
-                    pkg_version.unwrap_or("(missing)")
-                ),
-                format!("Name normalizing to {name} and Version {version}, as the file name says"),
-            )
-            .member(path),
-        );
+        out.push(finding_at(
+            path,
+            Kind::SdistMetadata,
+            format!(
+                "PKG-INFO says Name {} Version {}",
+                pkg_name.unwrap_or("(missing)"),
+                pkg_version.unwrap_or("(missing)")
+            ),
+            format!(
+                "Name normalizing to {} and Version {}, as the file name says",
+                sdist.name.file_form(),
+                sdist.version
+            ),
+        ));
     }
 }
 

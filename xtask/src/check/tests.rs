@@ -32,7 +32,7 @@ fn sdist_input(members: &[TarMember]) -> Input {
     Input::Sdist(SDIST.to_string(), sdist(members))
 }
 
-pub fn findings(input: &Input) -> Vec<super::Finding> {
+pub fn findings(input: &Input) -> Vec<super::finding::Finding> {
     match input {
         Input::Wheel(name, bytes) => check_wheel_bytes(name, bytes),
         Input::Sdist(name, bytes) => check_sdist_bytes(name, bytes),
@@ -90,6 +90,7 @@ fn linux_good() -> Vec<u8> {
 
 const INIT: &str = "mcp_sidecar/__init__.py";
 const LOCATE: &str = "mcp_sidecar/_locate.py";
+const BINARY: &str = "mcp_sidecar/_native/mcp-sidecar";
 
 fn metadata_path() -> String {
     format!("{}/METADATA", dist_info())
@@ -259,23 +260,23 @@ corpus! {
     record_missing_entry: with_record(|r| r.lines().filter(|l| !l.starts_with(LOCATE)).map(|l| format!("{l}\n")).collect()) => [RecordMissingEntry];
     record_extra_entry: {
         let mut s = linux_spec();
-        s.record_extra.push(format!("mcp_sidecar/gone.py,{},3", super::wheel_rules::record_hash(b"abc")));
+        s.record_extra.push(format!("mcp_sidecar/gone.py,{},3", record_hash(b"abc")));
         wheel(&s)
     } => [RecordExtraEntry];
     record_hash_mismatch: with_record(|r| {
-        let good = super::wheel_rules::record_hash(b"__version__ = \"0.1.0\"\n");
-        r.replace(&good, &super::wheel_rules::record_hash(b"tampered"))
+        let good = record_hash(b"__version__ = \"0.1.0\"\n");
+        r.replace(&good, &record_hash(b"tampered"))
     }) => [RecordHashMismatch];
     record_size_mismatch: with_record(|r| {
-        let good = format!("{},22", super::wheel_rules::record_hash(b"__version__ = \"0.1.0\"\n"));
+        let good = format!("{},22", record_hash(b"__version__ = \"0.1.0\"\n"));
         r.replace(&good, &good.replace(",22", ",23"))
     }) => [RecordSizeMismatch];
     record_md5_hash: with_record(|r| {
-        let good = super::wheel_rules::record_hash(b"__version__ = \"0.1.0\"\n");
+        let good = record_hash(b"__version__ = \"0.1.0\"\n");
         r.replace(&good, "md5=1B2M2Y8AsgTpgAmY7PhCfg")
     }) => [RecordBadHash];
     record_padded_hash: with_record(|r| {
-        let good = super::wheel_rules::record_hash(b"__version__ = \"0.1.0\"\n");
+        let good = record_hash(b"__version__ = \"0.1.0\"\n");
         r.replace(&good, &format!("{good}="))
     }) => [RecordBadHash];
     record_self_hash: with_record(|r| r.replace("RECORD,,", "RECORD,sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,0")) => [RecordSelfHash];
@@ -445,6 +446,75 @@ fn signing_an_unsigned_binary_adds_the_load_command() {
     assert!(check_binary_bytes(&arm, MAC_ARM).is_empty());
 }
 
+// The payload layout comes from the config ---------------------------------------------------
+
+/// The kinds a wheel gets when checked against a layout other than this repository's.
+fn kinds_with(package: &str, native_dir: &str, binary: &str, spec: &Spec) -> BTreeSet<Kind> {
+    let payload = super::Payload {
+        python_package: package.into(),
+        native_dir: native_dir.into(),
+        binary: binary.into(),
+    };
+    let found = super::wheel_rules::check(&spec.file_name, &spec.build(), &payload).0;
+    found.iter().map(|f| f.kind).collect()
+}
+
+#[test]
+fn the_native_dir_and_binary_name_come_from_the_payload() {
+    let mut moved = linux_spec();
+    moved.rename(BINARY, "mcp_sidecar/bin/mcp-sidecar");
+    for (package, dir, binary, spec, want) in [
+        (
+            NAME,
+            "bin",
+            "mcp-sidecar",
+            linux_spec(),
+            Some(Kind::PayloadMissingBinary),
+        ),
+        (NAME, "bin", "mcp-sidecar", moved, None),
+        (
+            NAME,
+            "_native",
+            "other-tool",
+            win_spec(),
+            Some(Kind::PayloadWrongName),
+        ),
+        (
+            "other_pkg",
+            "_native",
+            "mcp-sidecar",
+            linux_spec(),
+            Some(Kind::PayloadMissingBinary),
+        ),
+    ] {
+        let found = kinds_with(package, dir, binary, &spec);
+        assert_eq!(
+            found,
+            want.into_iter().collect(),
+            "{package}/{dir}/{binary}"
+        );
+    }
+}
+
+#[test]
+fn the_payload_is_the_configs() {
+    let cfg = crate::config::Config::load().unwrap();
+    let p = super::Payload::of(&cfg);
+    assert_eq!(
+        (
+            p.python_package.as_str(),
+            p.native_dir.as_str(),
+            p.binary.as_str()
+        ),
+        (
+            cfg.dist.python_package.as_str(),
+            cfg.dist.native_dir.as_str(),
+            cfg.dist.binary.as_str()
+        )
+    );
+    assert_eq!(p, payload(), "the fixtures follow this repository's layout");
+}
+
 // The command-line surface ------------------------------------------------------------------
 
 fn scratch(name: &str) -> std::path::PathBuf {
@@ -467,12 +537,13 @@ fn check_paths_walks_a_directory_and_reports_per_file() {
     .unwrap();
     std::fs::write(dir.join(SDIST), sdist(&good_sdist_members())).unwrap();
     std::fs::write(dir.join("SHA256SUMS"), "ignored\n").unwrap();
-    let report = super::check_paths(std::slice::from_ref(&dir), None).unwrap();
+    let report = super::check_paths(std::slice::from_ref(&dir), None, &payload()).unwrap();
     assert_eq!(report.artifacts.len(), 3);
     assert!(!report.is_clean());
-    assert_eq!(report.findings.len(), 1);
-    assert_eq!(report.findings[0].kind, Kind::ZipComment);
-    assert_eq!(report.findings[0].file, dir.join(&bad.file_name));
+    let findings: Vec<_> = report.findings().collect();
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0].kind, Kind::ZipComment);
+    assert_eq!(findings[0].file, dir.join(&bad.file_name));
     let mut text = Vec::new();
     report.write_human(&mut text).unwrap();
     let text = String::from_utf8(text).unwrap();
@@ -481,28 +552,41 @@ fn check_paths_walks_a_directory_and_reports_per_file() {
     let mut json = Vec::new();
     report.write_json(&mut json).unwrap();
     let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
-    assert_eq!(v["findings"][0]["kind"], "zip-comment");
-    assert_eq!(v["findings"][0]["rule"], "zip");
+    // One shape: each artifact carries its own findings array, nothing at the top level.
+    assert!(v.get("findings").is_none(), "{v}");
+    for a in v["artifacts"].as_array().unwrap() {
+        let fs = a["findings"].as_array().unwrap();
+        if a["file"] == dir.join(&bad.file_name).to_str().unwrap() {
+            assert_eq!(fs.len(), 1, "{a}");
+            assert_eq!(fs[0]["kind"], "zip-comment");
+            assert_eq!(fs[0]["rule"], "zip");
+            assert_eq!(fs[0]["file"], a["file"]);
+        } else {
+            assert!(fs.is_empty(), "{a}");
+        }
+    }
     assert_eq!(v["clean"], false);
+    assert_eq!(v["errors"], 1);
 }
 
 #[test]
 fn usage_errors_name_the_file() {
     let dir = scratch("usage");
     let missing = dir.join("nope.whl");
-    let err = super::check_paths(std::slice::from_ref(&missing), None).unwrap_err();
+    let err = super::check_paths(std::slice::from_ref(&missing), None, &payload()).unwrap_err();
     assert!(err.to_string().contains("nope.whl"), "{err}");
     let bare = dir.join("mcp-sidecar");
     std::fs::write(&bare, binary("linux-ok")).unwrap();
-    let err = super::check_paths(std::slice::from_ref(&bare), None).unwrap_err();
+    let err = super::check_paths(std::slice::from_ref(&bare), None, &payload()).unwrap_err();
     assert!(err.to_string().contains("--expect-tag"), "{err}");
     let empty = scratch("empty");
-    let err = super::check_paths(&[empty], None).unwrap_err();
+    let err = super::check_paths(&[empty], None, &payload()).unwrap_err();
     assert!(err.to_string().contains("no wheels"), "{err}");
-    let err = super::check_paths(std::slice::from_ref(&bare), Some("win32")).unwrap_err();
+    let err =
+        super::check_paths(std::slice::from_ref(&bare), Some("win32"), &payload()).unwrap_err();
     assert!(err.to_string().contains("win32"), "{err}");
-    let report = super::check_paths(&[bare], Some(MANYLINUX)).unwrap();
-    assert!(report.is_clean(), "{:?}", report.findings);
+    let report = super::check_paths(&[bare], Some(MANYLINUX), &payload()).unwrap();
+    assert!(report.is_clean(), "{:?}", report.artifacts);
 }
 
 /// Writes the good corpus wheels and sdist to target/check-fixtures/sample-dist/, to try the
@@ -529,7 +613,7 @@ fn huge_nsyms_is_fast() {
     let mut b = binary("mac-x64-ok");
     let (at, _, _) = *macho_commands(&b)
         .iter()
-        .find(|c| c.1 == 0x2)
+        .find(|c| c.1 == goblin::mach::load_command::LC_SYMTAB)
         .expect("LC_SYMTAB");
     b[at + 12..at + 16].copy_from_slice(&u32::MAX.to_le_bytes());
     let start = std::time::Instant::now();

@@ -1,7 +1,8 @@
 //! The `check` suite: on the wheels and sdist `cargo xtask dist` wrote, our checker and the
 //! ecosystem's agree — `cargo xtask check dist` exits 0, and so do `twine check --strict`,
-//! `check-wheel-contents` and `auditwheel show` (whose verdict on the Linux wheel must be
-//! manylinux_2_17_x86_64 or more compatible; on our dist/ it is exactly that).
+//! `check-wheel-contents dist/*.whl` run from the repository root (as a user would, so it reads
+//! pyproject's `[tool.check-wheel-contents]`) and `auditwheel show` (whose verdict on the Linux
+//! wheel must be manylinux_2_17_x86_64 or more compatible; on our dist/ it is exactly that).
 //! Runs after the `dist` suite. `MCP_SIDECAR_CHECK_DIST` points it at another output directory.
 
 use std::path::{Path, PathBuf};
@@ -18,10 +19,10 @@ pub const TOOLS: &[&str] = &[
     "auditwheel==6.8.2",
 ];
 
-/// check-wheel-contents checks that contradict the design, and only those. W004 ("module is not
-/// located at importable path") flags `mcp_sidecar/_pyinstaller/hook-mcp_sidecar.py`: PyInstaller
-/// finds hooks by that exact hyphenated file name, so it can never be importable. Keep this short.
-pub const CWC_IGNORE: &str = "W004";
+/// What pyproject's `[tool.check-wheel-contents]` ignores, and why: W004 ("module is not located at
+/// importable path") flags `mcp_sidecar/_pyinstaller/hook-mcp_sidecar.py`, and PyInstaller finds
+/// hooks by that exact hyphenated name. Without the table this must be the only check that fails.
+const CWC_IGNORED: &[&str] = &["W004"];
 
 /// The directory the suite checks: dist/ unless overridden.
 pub fn dist_dir() -> PathBuf {
@@ -37,18 +38,14 @@ pub fn dist_dir() -> PathBuf {
         .unwrap_or_else(|| crate::project_root().join("dist"))
 }
 
-/// Files in `dir` whose names end with `suffix`, sorted.
-pub fn files(dir: &Path, suffix: &str) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
-        let path = entry?.path();
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        if name.is_some_and(|n| n.ends_with(suffix) && !n.starts_with(crate::atomic::TEMP_PREFIX)) {
-            out.push(path);
-        }
-    }
-    out.sort();
-    Ok(out)
+/// The wheels and the sdist in `dir`, through the one release-directory lister.
+pub fn distributions(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let (wheels, sdists) = crate::artifact::list_release_dir(dir)?
+        .into_iter()
+        .filter(|a| a.kind.is_distribution())
+        .partition(|a| a.kind.wheel().is_some());
+    let paths = |v: Vec<crate::artifact::Artifact>| v.into_iter().map(|a| a.path).collect();
+    Ok((paths(wheels), paths(sdists)))
 }
 
 pub fn run(sh: &Shell) -> Result<()> {
@@ -58,8 +55,7 @@ pub fn run(sh: &Shell) -> Result<()> {
         "{} does not exist: run `cargo xtask dist` first (the dist suite does)",
         dist.display()
     );
-    let wheels = files(&dist, ".whl")?;
-    let sdists = files(&dist, ".tar.gz")?;
+    let (wheels, sdists) = distributions(&dist)?;
     ensure!(
         !wheels.is_empty(),
         "no wheels in {}: run `cargo xtask dist` first (the dist suite does)",
@@ -70,12 +66,13 @@ pub fn run(sh: &Shell) -> Result<()> {
         "==> cargo xtask check {} (exit code 0 expected)",
         dist.display()
     );
-    let report = crate::check::check_paths(std::slice::from_ref(&dist), None)?;
+    let payload = crate::check::Payload::of(&crate::config::Config::load()?);
+    let report = crate::check::check_paths(std::slice::from_ref(&dist), None, &payload)?;
     report.print(false)?;
     ensure!(
         report.is_clean(),
         "cargo xtask check found {} problem(s)",
-        report.findings.len()
+        report.findings().count()
     );
     // The command as users run it, for its exit code.
     let xtask = std::env::current_exe().context("locating the xtask binary")?;
@@ -89,12 +86,7 @@ pub fn run(sh: &Shell) -> Result<()> {
     let distributions: Vec<&PathBuf> = wheels.iter().chain(&sdists).collect();
     eprintln!("==> twine check --strict ({} files)", distributions.len());
     cmd!(sh, "{twine} check --strict {distributions...}").run()?;
-    // A reference, so the splat does not move `wheels` (used again below).
-    let wheel_refs = &wheels;
-
-    let cwc = venv.bin("check-wheel-contents");
-    eprintln!("==> check-wheel-contents --ignore {CWC_IGNORE}");
-    cmd!(sh, "{cwc} --ignore {CWC_IGNORE} {wheel_refs...}").run()?;
+    check_wheel_contents(sh, &venv, &wheels)?;
 
     let auditwheel = venv.bin("auditwheel");
     let linux: Vec<&PathBuf> = wheels
@@ -134,6 +126,37 @@ pub fn run(sh: &Shell) -> Result<()> {
     Ok(())
 }
 
+/// `check-wheel-contents WHEELS` from the repository root passes; with `--no-config` only the
+/// checks pyproject ignores fail (so the table hides nothing else, and is still needed).
+fn check_wheel_contents(sh: &Shell, venv: &Venv, wheels: &[PathBuf]) -> Result<()> {
+    let cwc = venv.bin("check-wheel-contents");
+    let _root = sh.push_dir(crate::project_root());
+    eprintln!(
+        "==> check-wheel-contents ({} wheels, from the repository root)",
+        wheels.len()
+    );
+    cmd!(sh, "{cwc} {wheels...}").run()?;
+    let bare = cmd!(sh, "{cwc} --no-config {wheels...}")
+        .quiet()
+        .ignore_status()
+        .output()?;
+    let text = String::from_utf8_lossy(&bare.stdout);
+    let failed = cwc_failed_checks(&text);
+    ensure!(
+        !bare.status.success() && failed.iter().all(|c| CWC_IGNORED.contains(c)),
+        "check-wheel-contents --no-config should fail only on {CWC_IGNORED:?} (pyproject ignores them); it said:\n{text}"
+    );
+    Ok(())
+}
+
+/// The check codes in check-wheel-contents' report lines (`WHEEL: W004: Module is not …`).
+fn cwc_failed_checks(out: &str) -> Vec<&str> {
+    out.lines()
+        .filter_map(|l| l.split(": ").nth(1))
+        .filter(|c| c.len() == 4 && c.starts_with(['W', 'E']))
+        .collect()
+}
+
 /// The tag in auditwheel's verdict: `… consistent with the following platform tag: "X"`.
 pub fn auditwheel_tag(out: &str) -> Option<&str> {
     let (_, rest) = out.split_once("platform tag")?;
@@ -151,5 +174,13 @@ mod tests {
         let out = "\nmcp_sidecar-0.1.0-py3-none-manylinux_2_17_x86_64.whl is consistent with\nthe following platform tag: \"manylinux_2_17_x86_64\".\n";
         assert_eq!(auditwheel_tag(out), Some("manylinux_2_17_x86_64"));
         assert_eq!(auditwheel_tag("nothing"), None);
+    }
+
+    #[test]
+    fn reads_check_wheel_contents_codes() {
+        let out = "dist/a.whl: W004: Module is not located at importable path (/m/hook-m.py)\n\
+dist/b.whl: OK\ndist/c.whl: W002: Wheel contains duplicate files:\n  a/x.py\n";
+        assert_eq!(cwc_failed_checks(out), ["W004", "W002"]);
+        assert!(cwc_failed_checks("dist/b.whl: OK\n").is_empty());
     }
 }

@@ -1,17 +1,13 @@
 //! ELF against a manylinux tag: architecture, newest GLIBC_x.y needed, DT_NEEDED allow-list,
 //! no RPATH/RUNPATH, the standard interpreter, stripped.
 
+use goblin::elf::header::{EM_AARCH64, EM_X86_64, ET_DYN, ET_EXEC, ET_REL};
+use goblin::elf::section_header::SHT_SYMTAB;
 use goblin::elf::Elf;
 
 use super::{arch_finding, Checked};
 use crate::check::finding::{finding, Finding, Kind};
 use crate::wheel::{Arch, BinaryExpectation, Version2};
-
-const EM_X86_64: u16 = 62;
-const EM_AARCH64: u16 = 183;
-const ET_EXEC: u16 = 2;
-const ET_DYN: u16 = 3;
-const SHT_SYMTAB: u32 = 2;
 
 /// auditwheel's manylinux2014 (manylinux_2_17) `lib_whitelist`, plus the glibc loader, which
 /// auditwheel treats as part of glibc. libcrypt.so.1 is deliberately absent: auditwheel's policy
@@ -65,7 +61,7 @@ pub(super) fn check(elf: &Elf<'_>, exp: &BinaryExpectation) -> Checked {
     if e_type != ET_EXEC && !(e_type == ET_DYN && elf.interpreter.is_some()) {
         let what = match e_type {
             ET_DYN => "a shared library (ET_DYN without an interpreter)".to_string(),
-            1 => "a relocatable object".to_string(),
+            ET_REL => "a relocatable object".to_string(),
             t => format!("ELF type {t}"),
         };
         out.push(finding(

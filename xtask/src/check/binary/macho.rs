@@ -1,7 +1,10 @@
 //! Mach-O against a macosx tag: architecture, minos, system-only dylibs, the arm64 code
 //! signature (page hashes verified, not just present), stripped.
 
-use goblin::mach::load_command::CommandVariant;
+use goblin::mach::cputype::{CPU_TYPE_ARM64, CPU_TYPE_X86_64};
+use goblin::mach::header::MH_EXECUTE;
+use goblin::mach::load_command::{CommandVariant, PLATFORM_MACOS};
+use goblin::mach::symbols::{N_EXT, N_SECT, N_STAB, N_TYPE};
 use goblin::mach::MachO;
 
 use super::{arch_finding, Checked};
@@ -9,14 +12,6 @@ use crate::check::finding::{finding, Finding, Kind};
 use crate::macho_sign;
 use crate::wheel::{Arch, BinaryExpectation, Version2};
 
-const CPU_TYPE_X86_64: u32 = 0x0100_0007;
-const CPU_TYPE_ARM64: u32 = 0x0100_000c;
-const MH_EXECUTE: u32 = 2;
-const PLATFORM_MACOS: u32 = 1;
-const N_STAB: u8 = 0xe0;
-const N_EXT: u8 = 0x01;
-const N_TYPE: u8 = 0x0e;
-const N_SECT: u8 = 0x0e;
 /// Every arm64 Mac runs macOS 11 or later, and tools key arm64 binaries on LC_BUILD_VERSION.
 const ARM64_FIRST_MACOS: Version2 = Version2::new(11, 0);
 

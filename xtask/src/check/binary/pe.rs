@@ -1,15 +1,13 @@
 //! PE against win_amd64: AMD64 PE32+, an exe for the console subsystem, imports only DLLs that
 //! ship with Windows, stripped.
 
+use goblin::pe::header::{COFF_MACHINE_ARM64, COFF_MACHINE_X86, COFF_MACHINE_X86_64};
+use goblin::pe::subsystem::{IMAGE_SUBSYSTEM_WINDOWS_CUI, IMAGE_SUBSYSTEM_WINDOWS_GUI};
 use goblin::pe::PE;
 
 use super::{arch_finding, Checked};
 use crate::check::finding::{finding, Kind};
 use crate::wheel::{Arch, BinaryExpectation};
-
-const MACHINE_AMD64: u16 = 0x8664;
-const MACHINE_ARM64: u16 = 0xaa64;
-const SUBSYSTEM_WINDOWS_CUI: u16 = 3;
 
 /// DLLs every supported Windows (10+) ships, lower-case. msvcrt.dll is here on purpose: it is an
 /// OS component on every Windows and Rust's windows-gnu std links it. Not here, on purpose:
@@ -56,14 +54,14 @@ pub(super) fn check(pe: &PE<'_>, exp: &BinaryExpectation) -> Checked {
     let mut notes = Vec::new();
     let machine = pe.header.coff_header.machine;
     let arch = match machine {
-        MACHINE_AMD64 => "AMD64".to_string(),
-        MACHINE_ARM64 => "ARM64".to_string(),
-        0x14c => "i386".to_string(),
+        COFF_MACHINE_X86_64 => "AMD64".to_string(),
+        COFF_MACHINE_ARM64 => "ARM64".to_string(),
+        COFF_MACHINE_X86 => "i386".to_string(),
         m => format!("machine {m:#06x}"),
     };
     let want = match exp.arch {
-        Arch::X86_64 => MACHINE_AMD64,
-        Arch::Aarch64 => MACHINE_ARM64,
+        Arch::X86_64 => COFF_MACHINE_X86_64,
+        Arch::Aarch64 => COFF_MACHINE_ARM64,
     };
     if machine != want || !pe.is_64 {
         let kind = if pe.is_64 { "PE32+" } else { "PE32" };
@@ -81,10 +79,12 @@ pub(super) fn check(pe: &PE<'_>, exp: &BinaryExpectation) -> Checked {
         .optional_header
         .map(|oh| oh.windows_fields.subsystem);
     // A DLL's subsystem means nothing; the format finding above covers it.
-    if subsystem != Some(SUBSYSTEM_WINDOWS_CUI) && !pe.is_lib {
+    if subsystem != Some(IMAGE_SUBSYSTEM_WINDOWS_CUI) && !pe.is_lib {
         let what = match subsystem {
-            Some(2) => "the Windows GUI subsystem (2): it would open no console and lose stdout"
-                .to_string(),
+            Some(IMAGE_SUBSYSTEM_WINDOWS_GUI) => {
+                "the Windows GUI subsystem (2): it would open no console and lose stdout"
+                    .to_string()
+            }
             Some(s) => format!("subsystem {s}"),
             None => "no optional header".to_string(),
         };
@@ -131,5 +131,32 @@ pub(super) fn check(pe: &PE<'_>, exp: &BinaryExpectation) -> Checked {
         findings: out,
         arch,
         notes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_system_dll;
+
+    #[test]
+    fn runtimes_that_ship_beside_an_exe_are_not_system_dlls() {
+        for dll in [
+            "KERNEL32.dll",
+            "api-ms-win-crt-runtime-l1-1-0.dll",
+            "ucrtbase.dll",
+            "msvcrt.dll",
+        ] {
+            assert!(is_system_dll(dll), "{dll}");
+        }
+        for dll in [
+            "libgcc_s_seh-1.dll",
+            "libwinpthread-1.dll",
+            "libstdc++-6.dll",
+            "vcruntime140.dll",
+            "vcruntime140_1.dll",
+            "msvcp140.dll",
+        ] {
+            assert!(!is_system_dll(dll), "{dll}");
+        }
     }
 }

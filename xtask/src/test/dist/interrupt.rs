@@ -11,7 +11,6 @@ use anyhow::{bail, ensure, Context, Result};
 use xshell::cmd;
 
 use super::{run_dist, temp_files, Ctx, LINUX_TAG};
-use crate::checksums;
 
 /// Fixed so a commit landing between the runs cannot change the timestamps.
 const EPOCH: &str = "1700000000";
@@ -24,7 +23,7 @@ pub fn reproducible(ctx: &Ctx) -> Result<()> {
         let dir = ctx.fresh_dir(name)?;
         let dir_arg = dir.to_string_lossy().into_owned();
         run_dist(ctx, &["--out", &dir_arg], &[("SOURCE_DATE_EPOCH", EPOCH)])?;
-        sums.push(fs::read_to_string(dir.join(checksums::SUMS_FILE))?);
+        sums.push(fs::read_to_string(dir.join(crate::artifact::SUMS_FILE))?);
     }
     ensure!(
         sums[0] == sums[1],
@@ -53,7 +52,7 @@ pub fn reproducible(ctx: &Ctx) -> Result<()> {
         let args = ["--target", triple, "--no-sdist", "--out", &part_arg];
         run_dist(ctx, &args, &[("SOURCE_DATE_EPOCH", EPOCH)])?;
         expected.extend(
-            fs::read_to_string(part.join(checksums::SUMS_FILE))?
+            fs::read_to_string(part.join(crate::artifact::SUMS_FILE))?
                 .lines()
                 .map(String::from),
         );
@@ -68,7 +67,7 @@ pub fn reproducible(ctx: &Ctx) -> Result<()> {
     let (parts_arg, out_arg) = (parts.to_string_lossy(), assembled.to_string_lossy());
     let args = ["--assemble", &parts_arg, "--out", &out_arg];
     run_dist(ctx, &args, &[("SOURCE_DATE_EPOCH", EPOCH)])?;
-    let assembled_sums = fs::read_to_string(assembled.join(checksums::SUMS_FILE))?;
+    let assembled_sums = fs::read_to_string(assembled.join(crate::artifact::SUMS_FILE))?;
     let got: Vec<&str> = assembled_sums.lines().collect();
     ensure!(
         got == expected,

@@ -8,7 +8,7 @@ use anyhow::{ensure, Context, Result};
 use xshell::Shell;
 
 use super::{dist_dir, output, scratch, text, xtask};
-use crate::release_assets::{self, Inventory};
+use crate::release_assets::Inventory;
 
 /// Appends each call as one tab-separated argv line; `release view` answers from GH_FAKE_VIEW
 /// (or "release not found", as gh says when there is none).
@@ -27,11 +27,11 @@ pub fn run(_sh: &Shell) -> Result<()> {
         eprintln!("skipping the recording-gh test: the wrapper is a POSIX shell script");
         return Ok(());
     }
-    let version = release_assets::workspace_version()?;
+    let version = crate::config::Config::load()?.version;
     let dist = dist_dir();
     let inventory = Inventory::load(&dist, &version)
         .context("dist/ is not a complete release; run the dist suite (cargo xtask dist) first")?;
-    let names: Vec<String> = inventory.assets.iter().map(|a| a.name.clone()).collect();
+    let names: Vec<String> = inventory.assets.iter().map(|a| a.name()).collect();
     let tag = format!("v{version}");
     let work = scratch("gh")?;
     let bin = work.join("bin");
