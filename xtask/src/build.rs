@@ -8,7 +8,7 @@
 //! its bytes is re-signed ad hoc (in memory; cargo's output is left as cargo wrote it).
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Instant;
@@ -16,7 +16,10 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use xshell::{cmd, Cmd, Shell};
 
+mod progress;
 mod scripts;
+
+pub use progress::Progress;
 
 use crate::config::Config;
 use crate::interrupt;
@@ -47,12 +50,15 @@ pub fn build_all(
     cfg: &Config,
     targets: &[Target],
     tools: &Tools,
+    progress: &mut Progress,
 ) -> Result<Vec<Built>> {
     let start = Instant::now();
     let mut linked: BTreeMap<String, f64> = BTreeMap::new();
     for group in invocations(targets) {
         interrupt::check()?;
-        run_invocation(sh, cfg, &group, tools, start, &mut linked)?;
+        let result = run_invocation(sh, cfg, &group, tools, start, &mut linked, progress);
+        progress.finish(result.is_err());
+        result?;
     }
     targets
         .iter()
@@ -90,37 +96,51 @@ fn run_invocation(
     tools: &Tools,
     start: Instant,
     linked: &mut BTreeMap<String, f64>,
+    progress: &mut Progress,
 ) -> Result<()> {
     let builder = group[0].builder;
     let scripts = Scripts::plan(cfg, group, tools.zig.as_ref());
     scripts.write()?;
     let (cmd, notes) = command(sh, cfg, group, tools, &scripts)?;
     let triples: Vec<&str> = group.iter().map(|t| t.triple.as_str()).collect();
-    eprintln!("==> build ({builder}): {}", triples.join(", "));
-    eprintln!("    $ {cmd}");
+    progress.say(&format!("==> build ({builder}): {}", triples.join(", ")));
+    progress.say(&format!("    $ {cmd}"));
     for note in notes {
-        eprintln!("    {note}");
+        progress.say(&format!("    {note}"));
     }
     let mut command: std::process::Command = cmd.into();
     let json = builder != BuilderKind::Cross;
     if json {
         command.stdout(Stdio::piped());
     }
+    if progress.captures_cargo() {
+        command.stderr(Stdio::piped());
+    }
+    progress.start(&triples);
     let mut child = command
         .spawn()
         .with_context(|| format!("starting the {builder} build"))?;
-    if let Some(stdout) = child.stdout.take() {
-        for line in BufReader::new(stdout).lines() {
-            let line = line.context("reading cargo's messages")?;
-            if let Some(t) = linked_target(cfg, group, &line) {
-                let secs = start.elapsed().as_secs_f64();
-                // One write, so cargo's own stderr lines cannot split it.
-                let status = format!("    built {:<28} {secs:>7.1} s\n", t.triple);
-                let _ = std::io::stderr().write_all(status.as_bytes());
-                linked.insert(t.triple.clone(), secs);
+    std::thread::scope(|scope| -> Result<()> {
+        if let Some(stderr) = child.stderr.take() {
+            let progress = &*progress;
+            scope.spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    progress.cargo_line(&line);
+                }
+            });
+        }
+        if let Some(stdout) = child.stdout.take() {
+            for line in BufReader::new(stdout).lines() {
+                let line = line.context("reading cargo's messages")?;
+                if let Some(t) = linked_target(cfg, group, &line) {
+                    let secs = start.elapsed().as_secs_f64();
+                    progress.linked(&t.triple, secs);
+                    linked.insert(t.triple.clone(), secs);
+                }
             }
         }
-    }
+        Ok(())
+    })?;
     let status = child.wait().context("waiting for cargo")?;
     interrupt::check()?;
     if !status.success() {
