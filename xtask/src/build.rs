@@ -8,7 +8,7 @@
 //! its bytes is re-signed ad hoc (in memory; cargo's output is left as cargo wrote it).
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Instant;
@@ -16,12 +16,16 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use xshell::{cmd, Cmd, Shell};
 
+mod progress;
+mod scripts;
+
+pub use progress::Progress;
+
 use crate::config::Config;
+use crate::interrupt;
 use crate::target::{BuilderKind, Target};
 use crate::toolchain::ZigTools;
-use crate::util::shell_quote;
-use crate::wheel::BinaryFormat;
-use crate::{atomic, interrupt};
+use scripts::Scripts;
 
 /// The build tools the plan needs, bootstrapped by `dist` before building.
 #[derive(Debug, Default)]
@@ -46,12 +50,15 @@ pub fn build_all(
     cfg: &Config,
     targets: &[Target],
     tools: &Tools,
+    progress: &mut Progress,
 ) -> Result<Vec<Built>> {
     let start = Instant::now();
     let mut linked: BTreeMap<String, f64> = BTreeMap::new();
     for group in invocations(targets) {
         interrupt::check()?;
-        run_invocation(sh, cfg, &group, tools, start, &mut linked)?;
+        let result = run_invocation(sh, cfg, &group, tools, start, &mut linked, progress);
+        progress.finish(result.is_err());
+        result?;
     }
     targets
         .iter()
@@ -89,35 +96,51 @@ fn run_invocation(
     tools: &Tools,
     start: Instant,
     linked: &mut BTreeMap<String, f64>,
+    progress: &mut Progress,
 ) -> Result<()> {
     let builder = group[0].builder;
-    let (cmd, notes) = command(sh, cfg, group, tools)?;
+    let scripts = Scripts::plan(cfg, group, tools.zig.as_ref());
+    scripts.write()?;
+    let (cmd, notes) = command(sh, cfg, group, tools, &scripts)?;
     let triples: Vec<&str> = group.iter().map(|t| t.triple.as_str()).collect();
-    eprintln!("==> build ({builder}): {}", triples.join(", "));
-    eprintln!("    $ {cmd}");
+    progress.say(&format!("==> build ({builder}): {}", triples.join(", ")));
+    progress.say(&format!("    $ {cmd}"));
     for note in notes {
-        eprintln!("    {note}");
+        progress.say(&format!("    {note}"));
     }
     let mut command: std::process::Command = cmd.into();
     let json = builder != BuilderKind::Cross;
     if json {
         command.stdout(Stdio::piped());
     }
+    if progress.captures_cargo() {
+        command.stderr(Stdio::piped());
+    }
+    progress.start(&triples);
     let mut child = command
         .spawn()
         .with_context(|| format!("starting the {builder} build"))?;
-    if let Some(stdout) = child.stdout.take() {
-        for line in BufReader::new(stdout).lines() {
-            let line = line.context("reading cargo's messages")?;
-            if let Some(t) = linked_target(cfg, group, &line) {
-                let secs = start.elapsed().as_secs_f64();
-                // One write, so cargo's own stderr lines cannot split it.
-                let status = format!("    built {:<28} {secs:>7.1} s\n", t.triple);
-                let _ = std::io::stderr().write_all(status.as_bytes());
-                linked.insert(t.triple.clone(), secs);
+    std::thread::scope(|scope| -> Result<()> {
+        if let Some(stderr) = child.stderr.take() {
+            let progress = &*progress;
+            scope.spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    progress.cargo_line(&line);
+                }
+            });
+        }
+        if let Some(stdout) = child.stdout.take() {
+            for line in BufReader::new(stdout).lines() {
+                let line = line.context("reading cargo's messages")?;
+                if let Some(t) = linked_target(cfg, group, &line) {
+                    let secs = start.elapsed().as_secs_f64();
+                    progress.linked(&t.triple, secs);
+                    linked.insert(t.triple.clone(), secs);
+                }
             }
         }
-    }
+        Ok(())
+    })?;
     let status = child.wait().context("waiting for cargo")?;
     interrupt::check()?;
     if !status.success() {
@@ -140,6 +163,7 @@ fn command<'a>(
     cfg: &Config,
     group: &[&Target],
     tools: &Tools,
+    scripts: &Scripts,
 ) -> Result<(Cmd<'a>, Vec<String>)> {
     let builder = group[0].builder;
     let (package, binary) = (&cfg.dist.package, &cfg.dist.binary);
@@ -175,8 +199,7 @@ fn command<'a>(
     let with_env: Vec<&&Target> = group.iter().filter(|t| !t.env.is_empty()).collect();
     if group.len() == 1 {
         c = c.envs(&group[0].env);
-    } else if !with_env.is_empty() {
-        let wrapper = write_rustc_wrapper(cfg, group)?;
+    } else if let Some(wrapper) = &scripts.rustc_wrapper {
         notes.push(format!(
             "per-target environment ({}) through the rustc wrapper {}",
             with_env
@@ -187,27 +210,26 @@ fn command<'a>(
                     .map(move |(k, v)| format!("{k}={v} for {}", t.triple)))
                 .collect::<Vec<_>>()
                 .join(", "),
-            wrapper.display()
+            wrapper.path.display()
         ));
-        c = c.env("RUSTC_WRAPPER", wrapper);
+        c = c.env("RUSTC_WRAPPER", &wrapper.path);
     }
     if builder == BuilderKind::Zig {
-        let zig = tools.zig.as_ref().context("zig was not bootstrapped")?;
-        for t in group {
-            if let Some(zig_target) = t.zig_macos_target() {
-                let script = write_zig_linker(cfg, zig, t, &zig_target)?;
-                notes.push(format!("{} links with zig -target {zig_target}", t.triple));
-                if !notes.iter().any(|n| n.contains("xcrun")) {
-                    notes.push("(rustc's warning that `xcrun` failed is expected off macOS: zig brings the macOS SDK stubs)".into());
-                }
-                let env_triple = t.build_triple.replace('-', "_");
-                c = c
-                    .env(
-                        format!("CARGO_TARGET_{}_LINKER", env_triple.to_uppercase()),
-                        &script,
-                    )
-                    .env(format!("CC_{env_triple}"), &script);
+        for (triple, script, zig_target) in &scripts.zig_linkers {
+            let Some(t) = group.iter().find(|t| t.triple == *triple) else {
+                continue;
+            };
+            notes.push(format!("{triple} links with zig -target {zig_target}"));
+            if !notes.iter().any(|n| n.contains("xcrun")) {
+                notes.push("(rustc's warning that `xcrun` failed is expected off macOS: zig brings the macOS SDK stubs)".into());
             }
+            let env_triple = t.build_triple.replace('-', "_");
+            c = c
+                .env(
+                    format!("CARGO_TARGET_{}_LINKER", env_triple.to_uppercase()),
+                    &script.path,
+                )
+                .env(format!("CC_{env_triple}"), &script.path);
         }
     }
     if builder == BuilderKind::Cross {
@@ -251,9 +273,6 @@ fn finish(cfg: &Config, t: &Target, seconds: f64) -> Result<Built> {
     } else {
         (bytes, false)
     };
-    if t.fallback_note.is_some() && t.expectation.format == BinaryFormat::Pe {
-        report_static_crt(t, &bytes)?;
-    }
     Ok(Built {
         triple: t.triple.clone(),
         bytes,
@@ -273,113 +292,6 @@ fn sign_if_needed(identifier: &str, triple: &str, bytes: Vec<u8>) -> Result<(Vec
     crate::macho_sign::verify(&signed)
         .with_context(|| format!("the re-signed {triple} binary does not verify"))?;
     Ok((signed, true))
-}
-
-/// The gnu fallback must not need MinGW's runtime DLLs next to it (`+crt-static`); say what it imports.
-fn report_static_crt(t: &Target, bytes: &[u8]) -> Result<()> {
-    let pe = goblin::pe::PE::parse(bytes)
-        .with_context(|| format!("parsing the {} binary as PE", t.build_triple))?;
-    let mingw: Vec<&str> = pe
-        .libraries
-        .iter()
-        .copied()
-        .filter(|dll| {
-            let lower = dll.to_ascii_lowercase();
-            ["libgcc", "libwinpthread", "libstdc++"]
-                .iter()
-                .any(|p| lower.starts_with(p))
-        })
-        .collect();
-    if !mingw.is_empty() {
-        bail!(
-            "{} imports {}: the C runtime is not linked statically (is `+crt-static` in .cargo/config.toml, and RUSTFLAGS unset?)",
-            t.build_triple,
-            mingw.join(", ")
-        );
-    }
-    eprintln!(
-        "    {}: no libgcc/libwinpthread imports (static C runtime); imports {}",
-        t.build_triple,
-        pe.libraries.join(" ")
-    );
-    Ok(())
-}
-
-/// `target/xtask/rustc-target-env.sh`: exports each target's variables when rustc builds for it.
-fn write_rustc_wrapper(cfg: &Config, group: &[&Target]) -> Result<PathBuf> {
-    let mut arms = String::new();
-    for t in group.iter().filter(|t| !t.env.is_empty()) {
-        let exports: Vec<String> = t
-            .env
-            .iter()
-            .map(|(k, v)| format!("export {k}={}", shell_quote(v)))
-            .collect();
-        arms.push_str(&format!(
-            "    {}) {} ;;\n",
-            t.build_triple,
-            exports.join("; ")
-        ));
-    }
-    // Chain to a wrapper the user already had (sccache and the like).
-    let next = std::env::var_os("RUSTC_WRAPPER")
-        .filter(|w| !w.is_empty())
-        .map(|w| format!("{} ", shell_quote(&w.to_string_lossy())))
-        .unwrap_or_default();
-    let script = format!(
-        "#!/bin/sh\n\
-         # Generated by `cargo xtask dist`: cargo runs `$0 rustc ARGS...`; this exports the\n\
-         # variables of the target named by --target, so one invocation builds several targets.\n\
-         target=\nprev=\n\
-         for arg in \"$@\"; do\n\
-         \x20   case \"$prev\" in --target) target=\"$arg\" ;; esac\n\
-         \x20   case \"$arg\" in --target=*) target=\"${{arg#--target=}}\" ;; esac\n\
-         \x20   prev=\"$arg\"\n\
-         done\n\
-         case \"$target\" in\n{arms}esac\n\
-         exec {next}\"$@\"\n"
-    );
-    write_script(&cfg.target_dir.join("xtask/rustc-target-env.sh"), &script)
-}
-
-/// `target/xtask/zig-cc-<triple>-<min>.sh`: zig links this target for its own minimum macOS.
-fn write_zig_linker(cfg: &Config, zig: &ZigTools, t: &Target, zig_target: &str) -> Result<PathBuf> {
-    let min = t.macos_min.map(|m| m.to_string()).unwrap_or_default();
-    let script = format!(
-        "#!/bin/sh\n\
-         # Generated by `cargo xtask dist`: links {} for macOS {min} and later.\n\
-         exec {} zig cc -- -g -fno-sanitize=all -target {zig_target} \"$@\"\n",
-        t.triple,
-        shell_quote(&zig.cargo_zigbuild.to_string_lossy()),
-    );
-    let name = format!("xtask/zig-cc-{}-{min}.sh", t.build_triple);
-    write_script(&cfg.target_dir.join(name), &script)
-}
-
-/// Writes an executable script unless it already has this content (keeps its mtime stable).
-fn write_script(path: &Path, content: &str) -> Result<PathBuf> {
-    if cfg!(windows) {
-        bail!(
-            "{} would be a POSIX shell script; build Apple targets from Linux or macOS",
-            path.display()
-        );
-    }
-    if std::fs::read(path).ok().as_deref() != Some(content.as_bytes()) {
-        atomic::write_with(path, |f| {
-            f.write_all(content.as_bytes())?;
-            make_executable(f)
-        })?;
-    }
-    Ok(path.to_path_buf())
-}
-
-fn make_executable(file: &std::fs::File) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o755))?;
-    }
-    let _ = file;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -411,9 +323,12 @@ mod tests {
     }
 
     #[test]
-    fn the_command_line_names_every_target_and_deployment_target() {
+    fn the_command_line_names_every_target_and_deployment_target_and_writes_nothing() {
         let sh = Shell::new().unwrap();
-        let cfg = Config::load().unwrap();
+        let mut cfg = Config::load().unwrap();
+        let scratch = std::env::temp_dir().join(format!("xtask-build-cmd-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&scratch);
+        cfg.target_dir = scratch.clone();
         let host = Host::new("x86_64-unknown-linux-gnu").unwrap();
         let targets = plan(&cfg, &host, &[], Builder::Auto).unwrap();
         let group: Vec<&Target> = targets.iter().collect();
@@ -424,7 +339,12 @@ mod tests {
             }),
             cross: None,
         };
-        let (c, notes) = command(&sh, &cfg, &group, &tools).unwrap();
+        let scripts = Scripts::plan(&cfg, &group, tools.zig.as_ref());
+        let (c, notes) = command(&sh, &cfg, &group, &tools, &scripts).unwrap();
+        assert!(
+            !scratch.exists(),
+            "planning the command wrote into the target dir"
+        );
         let line = c.to_string();
         assert!(
             line.contains("--target x86_64-unknown-linux-gnu.2.17"),
@@ -439,12 +359,22 @@ mod tests {
             "{notes}"
         );
         assert!(notes.contains("aarch64-macos.11.0-none"), "{notes}");
-        let wrapper =
-            std::fs::read_to_string(cfg.target_dir.join("xtask/rustc-target-env.sh")).unwrap();
+        let wrapper = scripts.rustc_wrapper.as_ref().unwrap();
         assert!(
-            wrapper.contains("aarch64-apple-darwin) export MACOSX_DEPLOYMENT_TARGET=11.0 ;;"),
-            "{wrapper}"
+            wrapper
+                .text
+                .contains("aarch64-apple-darwin) export MACOSX_DEPLOYMENT_TARGET=11.0 ;;"),
+            "{}",
+            wrapper.text
         );
+        assert_eq!(scripts.zig_linkers.len(), 2);
+        scripts.write().unwrap();
+        let written = std::fs::read_to_string(&wrapper.path).unwrap();
+        assert_eq!(written, wrapper.text);
+        let (_, linker, _) = &scripts.zig_linkers[0];
+        assert!(std::fs::read_to_string(&linker.path)
+            .unwrap()
+            .contains("zig cc"));
     }
 
     #[test]
@@ -458,7 +388,8 @@ mod tests {
             zig: None,
             cross: Some(PathBuf::from("cross")),
         };
-        let (c, notes) = command(&sh, &cfg, &[&targets[0]], &tools).unwrap();
+        let scripts = Scripts::plan(&cfg, &[&targets[0]], None);
+        let (c, notes) = command(&sh, &cfg, &[&targets[0]], &tools, &scripts).unwrap();
         let line = c.to_string();
         assert!(line.starts_with("cross build --release"), "{line}");
         assert!(
@@ -476,26 +407,19 @@ mod tests {
 
     #[test]
     fn an_arm64_binary_edited_after_linking_is_re_signed() {
-        let cfg = Config::load().unwrap();
-        let host = Host::new("x86_64-unknown-linux-gnu").unwrap();
-        let only = ["aarch64-apple-darwin".to_string()];
-        let t = &plan(&cfg, &host, &only, Builder::Auto).unwrap()[0];
-        let Ok(linked) = std::fs::read(&t.binary_path) else {
-            eprintln!(
-                "skipped: no {} yet (run `cargo xtask dist`)",
-                t.binary_path.display()
-            );
-            return;
-        };
-        let (same, resigned) = sign_if_needed("mcp-sidecar", &t.triple, linked.clone()).unwrap();
+        // A real arm64 Mach-O, linked and signed ad hoc by zig (the check fixtures build it).
+        let linked = crate::check::fixtures::binary("mac-arm64-ok");
+        crate::macho_sign::verify(&linked).unwrap();
+        let (same, resigned) =
+            sign_if_needed("mcp-sidecar", "aarch64-apple-darwin", linked.clone()).unwrap();
         assert!(
             !resigned && same == linked,
             "a valid signature must be kept as is"
         );
-        let mut edited = linked;
-        edited[0x4000] ^= 0xff; // a byte in __TEXT, after the load commands
+        let edited = crate::check::fixtures::macho_corrupt_code(linked);
         assert!(crate::macho_sign::verify(&edited).is_err());
-        let (signed, resigned) = sign_if_needed("mcp-sidecar", &t.triple, edited).unwrap();
+        let (signed, resigned) =
+            sign_if_needed("mcp-sidecar", "aarch64-apple-darwin", edited).unwrap();
         assert!(resigned);
         crate::macho_sign::verify(&signed).unwrap();
     }

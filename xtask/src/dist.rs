@@ -55,7 +55,8 @@ impl flags::Dist {
         report::announce(cfg, &host, &targets, &out);
 
         let tools = bootstrap(sh, &targets)?;
-        let built = build::build_all(sh, cfg, &targets, &tools)?;
+        let mut progress = build::Progress::for_stderr(self.json);
+        let built = build::build_all(sh, cfg, &targets, &tools, &mut progress)?;
         let epoch = source_date_epoch(sh, cfg)?;
         let inputs = PackInputs::load(cfg, epoch)?;
         eprintln!(

@@ -15,7 +15,7 @@ mod wheel_rules;
 mod zip_rules;
 
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 #[cfg(test)]
 mod fuzz;
 #[cfg(test)]

@@ -296,6 +296,29 @@ mod tests {
     }
 
     #[test]
+    fn packaging_reads_the_prerelease_names_back_as_the_same_version() {
+        let sh = xshell::Shell::new().unwrap();
+        let venv = crate::python_env::Venv::ensure(
+            &sh,
+            "packaging",
+            crate::python_env::NEWEST,
+            &["packaging==24.2"],
+        )
+        .unwrap();
+        let name = DistName::parse("mcp-sidecar").unwrap();
+        let version = Version::parse("1.0.0-beta.1").unwrap();
+        let tag = PlatformTag::parse("manylinux_2_17_x86_64").unwrap();
+        let wheel = WheelFilename::new(&name, &version, vec![tag]).to_string();
+        let sdist = SdistFilename { name, version }.to_string();
+        let python = venv.python();
+        let script = "import sys\nfrom packaging.utils import parse_wheel_filename, parse_sdist_filename\nw = parse_wheel_filename(sys.argv[1])\ns = parse_sdist_filename(sys.argv[2])\nprint(w[0], w[1], s[0], s[1])";
+        let out = xshell::cmd!(sh, "{python} -c {script} {wheel} {sdist}")
+            .read()
+            .unwrap();
+        assert_eq!(out.trim(), "mcp-sidecar 1.0.0b1 mcp-sidecar 1.0.0b1");
+    }
+
+    #[test]
     fn sdist_names_parse() {
         let s = SdistFilename::parse("mcp_sidecar-0.1.0.tar.gz").unwrap();
         assert_eq!(s.name.normalized(), "mcp-sidecar");
