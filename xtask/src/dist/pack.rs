@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use zip::DateTime;
 
 use crate::config::Config;
+use crate::sbom::{self, Sboms};
 use crate::target::Target;
 use crate::wheel::metadata;
 use crate::wheel::writer::{self, Entry};
@@ -19,10 +20,13 @@ pub struct PackInputs {
     pub dist_info: Vec<Entry>,
     pub generator: String,
     pub mtime: DateTime,
+    /// Each target's `sboms/<binary>.cdx.json`.
+    pub sboms: Sboms,
+    pub binary: String,
 }
 
 impl PackInputs {
-    pub fn load(cfg: &Config, epoch: i64) -> Result<PackInputs> {
+    pub fn load(cfg: &Config, targets: &[Target], epoch: i64) -> Result<PackInputs> {
         let root = &cfg.workspace_root;
         let mut license_names = Vec::new();
         let mut dist_info = Vec::new();
@@ -49,6 +53,8 @@ impl PackInputs {
             dist_info,
             generator: format!("mcp-sidecar-xtask {}", cfg.version),
             mtime: writer::zip_time(epoch),
+            sboms: Sboms::resolve(cfg, targets)?,
+            binary: cfg.dist.binary.clone(),
         })
     }
 }
@@ -64,6 +70,8 @@ pub fn pack(inputs: &PackInputs, target: &Target, binary: Vec<u8>) -> Result<Vec
     let mut dist_info = inputs.dist_info.clone();
     let wheel = metadata::wheel_file(&inputs.generator, &target.wheel.expanded_tags());
     dist_info.push(Entry::file("WHEEL", wheel.into_bytes()));
+    let sbom = inputs.sboms.of(target)?.to_vec();
+    dist_info.push(Entry::file(sbom::path_in_dist_info(&inputs.binary), sbom));
     writer::write_wheel(
         payload,
         &target.wheel.dist_info_dir(),
