@@ -407,6 +407,65 @@ mod tests {
         assert_eq!(tokio["hashes"][0]["content"].as_str().unwrap().len(), 64);
     }
 
+    /// check-jsonschema against the official 1.5 schema as cyclonedx-python-lib ships it; the
+    /// base URI points its `spdx` and `jsf` references at the copies beside it (no network).
+    #[test]
+    fn the_sboms_pass_the_cyclonedx_1_5_json_schema() {
+        let sh = xshell::Shell::new().unwrap();
+        let venv = crate::python_env::Venv::ensure(
+            &sh,
+            "sbom-schema",
+            crate::python_env::NEWEST,
+            &["check-jsonschema==0.39.0", "cyclonedx-python-lib==11.12.0"],
+        )
+        .unwrap();
+        let python = venv.python();
+        let res = xshell::cmd!(
+            sh,
+            "{python} -c 'import cyclonedx.schema, os; print(os.path.dirname(cyclonedx.schema.__file__))'"
+        )
+        .read()
+        .unwrap();
+        let schema = std::path::Path::new(res.trim()).join("_res/bom-1.5.SNAPSHOT.schema.json");
+        assert!(schema.is_file(), "{}", schema.display());
+        let base = format!("file://{}", schema.display());
+        let dir = crate::project_root().join("target/sbom-schema-test");
+        fs::create_dir_all(&dir).unwrap();
+        let (_, targets, sboms) = sboms(&["x86_64-unknown-linux-gnu", "x86_64-pc-windows-msvc"]);
+        let mut files = Vec::new();
+        for t in &targets {
+            let file = dir.join(format!("{}.cdx.json", t.build_triple));
+            fs::write(&file, sboms.of(t).unwrap()).unwrap();
+            files.push(file);
+        }
+        let first = files[0].clone();
+        let check = venv.bin("check-jsonschema");
+        xshell::cmd!(
+            sh,
+            "{check} --base-uri {base} --schemafile {schema} {files...}"
+        )
+        .run()
+        .unwrap();
+        // The validator bites: an SPDX id the schema does not know fails it.
+        let text = fs::read_to_string(&first).unwrap();
+        let bad = dir.join("bad.cdx.json");
+        fs::write(
+            &bad,
+            text.replacen(
+                "\"expression\": \"MIT\"",
+                "\"license\": {\"id\": \"NOT-SPDX\"}",
+                1,
+            ),
+        )
+        .unwrap();
+        assert_ne!(text, fs::read_to_string(&bad).unwrap());
+        let failed = xshell::cmd!(sh, "{check} --base-uri {base} --schemafile {schema} {bad}")
+            .quiet()
+            .ignore_stdout()
+            .run();
+        assert!(failed.is_err(), "an invalid SBOM passed the schema");
+    }
+
     #[test]
     fn the_serial_number_follows_the_content() {
         let subject = Subject {
@@ -422,8 +481,8 @@ mod tests {
             sha256: None,
             deps: vec![],
         };
-        let one = json(&document(&subject, &[app.clone()]).unwrap());
-        let again = json(&document(&subject, &[app.clone()]).unwrap());
+        let one = json(&document(&subject, std::slice::from_ref(&app)).unwrap());
+        let again = json(&document(&subject, std::slice::from_ref(&app)).unwrap());
         let other = Crate {
             version: "1.0.1".into(),
             ..app

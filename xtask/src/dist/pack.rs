@@ -146,6 +146,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_wheel_carries_its_targets_sbom_listed_in_record() {
+        use std::io::Read;
+        let cfg = Config::load().unwrap();
+        let host = crate::target::Host::new("x86_64-unknown-linux-gnu").unwrap();
+        let targets = crate::target::plan(&cfg, &host, &[], crate::flags::Builder::Auto).unwrap();
+        let inputs = PackInputs::load(&cfg, &targets, 1_700_000_000).unwrap();
+        for t in &targets {
+            let bytes = pack(&inputs, t, b"not a real binary".to_vec()).unwrap();
+            let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+            let dist_info = t.wheel.dist_info_dir();
+            let path = format!("{dist_info}/sboms/mcp-sidecar.cdx.json");
+            let mut sbom = Vec::new();
+            zip.by_name(&path).unwrap().read_to_end(&mut sbom).unwrap();
+            assert_eq!(sbom, inputs.sboms.of(t).unwrap(), "{}", t.triple);
+            let mut record = String::new();
+            zip.by_name(&format!("{dist_info}/RECORD"))
+                .unwrap()
+                .read_to_string(&mut record)
+                .unwrap();
+            let row = crate::wheel::RecordEntry::for_file(&path, &sbom);
+            let rows = crate::wheel::record::write(&[row]);
+            assert!(record.contains(rows.trim_end()), "{}: {record}", t.triple);
+        }
+    }
+
+    #[test]
     fn package_files_skip_bytecode_and_keep_subpackages() {
         let cfg = Config::load().unwrap();
         let files = collect_package_files(&cfg).unwrap();
