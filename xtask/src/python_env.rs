@@ -41,11 +41,7 @@ pub fn find_interpreter(version: &str) -> Result<PathBuf> {
         tried.push(versions.join(format!("{version}.*")).display().to_string());
     }
     let exe = format!("python{version}");
-    if let Some(path) = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(&exe))
-            .find(|p| p.is_file())
-    }) {
+    if let Some(path) = crate::util::which(&exe) {
         return Ok(path);
     }
     tried.push(format!("{exe} on PATH"));
@@ -61,21 +57,18 @@ pub struct Venv {
 }
 
 impl Venv {
+    /// `target/venvs/<name>` (not created yet).
+    pub fn at(name: &str) -> Venv {
+        Venv {
+            dir: crate::project_root().join("target/venvs").join(name),
+        }
+    }
+
     /// Creates (or reuses) the venv and makes sure `packages` are installed in it.
     pub fn ensure(sh: &Shell, name: &str, version: &str, packages: &[&str]) -> Result<Venv> {
-        let dir = crate::project_root().join("target/venvs").join(name);
-        let venv = Venv { dir };
+        let venv = Venv::at(name);
         if !venv.python().is_file() {
-            let python = find_interpreter(version)?;
-            eprintln!(
-                "==> creating venv {} with {}",
-                venv.dir.display(),
-                python.display()
-            );
-            let dir = &venv.dir;
-            cmd!(sh, "{python} -m venv --clear {dir}")
-                .run()
-                .with_context(|| format!("creating venv {}", dir.display()))?;
+            venv.create(sh, &find_interpreter(version)?)?;
         }
         venv.pip_install(sh, packages)?;
         Ok(venv)
@@ -83,15 +76,28 @@ impl Venv {
 
     /// A throwaway venv at `dir` (install tests want a fresh one every time).
     pub fn fresh(sh: &Shell, dir: &Path, version: &str) -> Result<Venv> {
-        let python = find_interpreter(version)?;
-        cmd!(sh, "{python} -m venv --clear {dir}")
-            .run()
-            .with_context(|| format!("creating venv {}", dir.display()))?;
-        Ok(Venv {
+        let venv = Venv {
             dir: dir.to_path_buf(),
-        })
+        };
+        venv.create(sh, &find_interpreter(version)?)?;
+        Ok(venv)
     }
 
+    /// `python -m venv --clear` at this venv's folder.
+    pub fn create(&self, sh: &Shell, python: &Path) -> Result<()> {
+        let dir = &self.dir;
+        eprintln!(
+            "==> creating venv {} with {}",
+            dir.display(),
+            python.display()
+        );
+        cmd!(sh, "{python} -m venv --clear {dir}")
+            .ignore_stdout()
+            .run()
+            .with_context(|| format!("creating venv {}", dir.display()))
+    }
+
+    /// pip install with stdout discarded: `--json` commands own stdout (errors go to stderr).
     pub fn pip_install(&self, sh: &Shell, packages: &[&str]) -> Result<()> {
         if packages.is_empty() {
             return Ok(());
@@ -101,6 +107,7 @@ impl Venv {
             sh,
             "{python} -m pip install --quiet --disable-pip-version-check {packages...}"
         )
+        .ignore_stdout()
         .run()
         .with_context(|| {
             format!(

@@ -72,7 +72,7 @@ pub fn ensure_zig(sh: &Shell) -> Result<ZigTools> {
             "==> zig: zig and cargo-zigbuild are not both on PATH; installing {ZIGLANG} and {CARGO_ZIGBUILD} into {}",
             venv.dir.display()
         );
-        pip_install(sh, &venv, &[ZIGLANG, CARGO_ZIGBUILD])?;
+        venv.pip_install(sh, &[ZIGLANG, CARGO_ZIGBUILD])?;
     }
     Ok(ZigTools {
         cargo_zigbuild: czb,
@@ -95,7 +95,7 @@ pub fn ensure_maturin(sh: &Shell) -> Result<PathBuf> {
             "==> sdist: installing {MATURIN} into {}",
             venv.dir.display()
         );
-        pip_install(sh, &venv, &[MATURIN])?;
+        venv.pip_install(sh, &[MATURIN])?;
     }
     Ok(maturin)
 }
@@ -156,43 +156,15 @@ pub fn ensure_cross(sh: &Shell) -> Result<PathBuf> {
 
 /// A venv for build tools under `target/venvs/<name>`, on CPython 3.13 or else any `python3`.
 fn tools_venv(sh: &Shell, name: &str) -> Result<Venv> {
-    let dir = crate::project_root().join("target/venvs").join(name);
-    let venv = Venv { dir: dir.clone() };
-    if venv.python().is_file() {
-        return Ok(venv);
-    }
-    let python = find_interpreter(NEWEST)
-        .ok()
-        .or_else(|| which("python3"))
-        .context(
+    let venv = Venv::at(name);
+    if !venv.python().is_file() {
+        let python = find_interpreter(NEWEST)
+            .ok()
+            .or_else(|| which("python3"))
+            .context(
             "no Python found to host zig and maturin (tried CPython 3.13, then python3 on PATH)",
         )?;
-    eprintln!(
-        "==> creating tools venv {} with {}",
-        dir.display(),
-        python.display()
-    );
-    cmd!(sh, "{python} -m venv --clear {dir}")
-        .ignore_stdout()
-        .run()
-        .with_context(|| format!("creating venv {}", dir.display()))?;
+        venv.create(sh, &python)?;
+    }
     Ok(venv)
-}
-
-/// pip install with stdout discarded: `dist --json` owns stdout (pip's errors go to stderr).
-fn pip_install(sh: &Shell, venv: &Venv, packages: &[&str]) -> Result<()> {
-    let python = venv.python();
-    cmd!(
-        sh,
-        "{python} -m pip install --quiet --disable-pip-version-check {packages...}"
-    )
-    .ignore_stdout()
-    .run()
-    .with_context(|| {
-        format!(
-            "pip install {} into {}",
-            packages.join(" "),
-            venv.dir.display()
-        )
-    })
 }

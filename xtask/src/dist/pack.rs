@@ -172,6 +172,30 @@ mod tests {
     }
 
     #[test]
+    fn metadata_follows_pep_639() {
+        let inputs = PackInputs::load(&Config::load().unwrap(), &[], 0).unwrap();
+        let meta = inputs
+            .dist_info
+            .iter()
+            .find(|e| e.path == "METADATA")
+            .unwrap();
+        let text = String::from_utf8(meta.bytes.clone()).unwrap();
+        for line in [
+            "Metadata-Version: 2.4\n",
+            "License-Expression: MIT\n",
+            "License-File: LICENSE\n",
+        ] {
+            assert!(text.contains(line), "missing {line:?}");
+        }
+        // PEP 639: no License: field and no license classifier beside an expression.
+        assert!(!text.contains("\nLicense: ") && !text.contains("License ::"));
+        assert!(inputs
+            .dist_info
+            .iter()
+            .any(|e| e.path == "licenses/LICENSE"));
+    }
+
+    #[test]
     fn package_files_skip_bytecode_and_keep_subpackages() {
         let cfg = Config::load().unwrap();
         let files = collect_package_files(&cfg).unwrap();

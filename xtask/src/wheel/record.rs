@@ -60,28 +60,27 @@ impl RecordEntry {
     }
 }
 
-impl fmt::Display for RecordEntry {
-    /// The CSV row, without its line end.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.contains([',', '"', '\n', '\r']) {
-            write!(f, "\"{}\",", self.path.replace('"', "\"\""))?;
-        } else {
-            write!(f, "{},", self.path)?;
-        }
-        if let Some(hash) = &self.hash {
-            write!(f, "{hash}")?;
-        }
-        f.write_str(",")?;
-        if let Some(size) = self.size {
-            write!(f, "{size}")?;
-        }
-        Ok(())
+impl RecordEntry {
+    fn fields(&self) -> [String; 3] {
+        [
+            self.path.clone(),
+            self.hash.map(|h| h.to_string()).unwrap_or_default(),
+            self.size.map(|n| n.to_string()).unwrap_or_default(),
+        ]
     }
 }
 
-/// The RECORD file: one row per line.
+/// The RECORD file: one CSV row per entry, quoted only where needed (as Python's csv writes it).
 pub fn write(entries: &[RecordEntry]) -> String {
-    entries.iter().map(|e| format!("{e}\n")).collect()
+    let mut out = csv::WriterBuilder::new()
+        .has_headers(false)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    for e in entries {
+        // Writing into memory cannot fail.
+        let _ = out.write_record(e.fields());
+    }
+    String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
 /// Why one RECORD line is not a row.
@@ -103,86 +102,48 @@ pub struct ParsedRow {
     pub row: Result<RecordEntry, RowError>,
 }
 
-/// Every non-blank line of a RECORD text.
+/// Every non-blank line of a RECORD text, each read as Python's csv module (and so pip) reads a row.
 pub fn parse(text: &str) -> Vec<ParsedRow> {
+    let mut record = csv::StringRecord::new();
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(n, line)| {
-            let line_no = n + 1;
-            let Some([path, hash, size]) =
-                csv_fields(line).and_then(|f| <[String; 3]>::try_from(f).ok())
-            else {
-                return ParsedRow {
-                    line: line_no,
-                    path: None,
-                    row: Err(RowError::Shape(line.to_string())),
-                };
-            };
-            let row = (|| {
-                let hash = match hash.as_str() {
-                    "" => None,
-                    h => Some(RecordHash::parse(h).ok_or_else(|| RowError::Hash(hash.clone()))?),
-                };
-                let size = match size.as_str() {
-                    "" => None,
-                    s => Some(s.parse().map_err(|_| RowError::Size(size.clone()))?),
-                };
-                Ok(RecordEntry {
-                    path: path.clone(),
-                    hash,
-                    size,
-                })
-            })();
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .buffer_capacity(line.len() + 1)
+                .from_reader(line.as_bytes());
+            let one_row = matches!(reader.read_record(&mut record), Ok(true))
+                && record.len() == 3
+                && matches!(reader.read_record(&mut csv::StringRecord::new()), Ok(false));
             ParsedRow {
-                line: line_no,
-                path: Some(path),
-                row,
+                line: n + 1,
+                path: one_row.then(|| record[0].to_string()),
+                row: if one_row {
+                    row(&record[0], &record[1], &record[2])
+                } else {
+                    Err(RowError::Shape(line.to_string()))
+                },
             }
         })
         .collect()
 }
 
-/// One CSV row as RECORD writers produce it (fields may be double-quoted, `""` escapes a quote).
-fn csv_fields(line: &str) -> Option<Vec<String>> {
-    let line = line.trim_end_matches('\r');
-    let mut fields = Vec::new();
-    let mut chars = line.chars().peekable();
-    loop {
-        let mut field = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            loop {
-                match chars.next()? {
-                    '"' if chars.peek() == Some(&'"') => {
-                        chars.next();
-                        field.push('"');
-                    }
-                    '"' => break,
-                    c => field.push(c),
-                }
-            }
-            fields.push(field);
-            match chars.next() {
-                None => return Some(fields),
-                Some(',') => {}
-                Some(_) => return None,
-            }
-        } else {
-            loop {
-                match chars.next() {
-                    None => {
-                        fields.push(field);
-                        return Some(fields);
-                    }
-                    Some(',') => break,
-                    Some('"') => return None,
-                    Some(c) => field.push(c),
-                }
-            }
-            fields.push(field);
-        }
-    }
+fn row(path: &str, hash: &str, size: &str) -> Result<RecordEntry, RowError> {
+    let hash = match hash {
+        "" => None,
+        h => Some(RecordHash::parse(h).ok_or_else(|| RowError::Hash(h.to_string()))?),
+    };
+    let size = match size {
+        "" => None,
+        s => Some(s.parse().map_err(|_| RowError::Size(s.to_string()))?),
+    };
+    Ok(RecordEntry {
+        path: path.to_string(),
+        hash,
+        size,
+    })
 }
 
 #[cfg(test)]
@@ -224,13 +185,15 @@ mod tests {
     #[test]
     fn bad_lines_say_which_field() {
         let good = RecordHash::of(b"");
-        let text = format!("a,{good},x\nb,sha256=short,1\n\"c\"x,,\none,two\n\n");
+        let text = format!("a,{good},x\nb,sha256=short,1\n\none,two\n\"c,,\n");
         let rows = parse(&text);
         assert_eq!(rows.len(), 4);
         assert_eq!(rows[0].row, Err(RowError::Size("x".into())));
         assert_eq!(rows[0].path.as_deref(), Some("a"));
         assert_eq!(rows[1].row, Err(RowError::Hash("sha256=short".into())));
-        assert!(matches!(rows[2].row, Err(RowError::Shape(_))));
-        assert_eq!((rows[3].line, rows[3].path.as_ref()), (4, None));
+        assert_eq!((rows[2].line, rows[2].path.as_ref()), (4, None));
+        assert_eq!(rows[2].row, Err(RowError::Shape("one,two".into())));
+        // An unterminated quote swallows the rest of the file: one field, not a row.
+        assert_eq!((rows[3].line, rows[3].path.as_ref()), (5, None));
     }
 }

@@ -121,34 +121,11 @@ fn validate_names(entries: &[Entry], dist_info_dir: &str, record_path: &str) -> 
 pub fn zip_time(epoch: i64) -> DateTime {
     const MIN: i64 = 315_532_800; // 1980-01-01T00:00:00Z
     const MAX: i64 = 4_354_819_198; // 2107-12-31T23:59:58Z
-    let t = epoch.clamp(MIN, MAX);
-    let days = t.div_euclid(86_400);
-    let secs = t.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    // In range by the clamp above, so the conversions and the constructor cannot fail.
-    DateTime::from_date_and_time(
-        u16::try_from(y).unwrap_or(1980),
-        m,
-        d,
-        (secs / 3600) as u8,
-        (secs % 3600 / 60) as u8,
-        (secs % 60) as u8,
-    )
-    .unwrap_or_default()
-}
-
-/// Howard Hinnant's days-since-epoch → (year, month, day), proleptic Gregorian, UTC.
-fn civil_from_days(days: i64) -> (i64, u8, u8) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u8;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+                                    // In range by the clamp above, so neither conversion can fail.
+    time::OffsetDateTime::from_unix_timestamp(epoch.clamp(MIN, MAX))
+        .ok()
+        .and_then(|t| DateTime::try_from(time::PrimitiveDateTime::new(t.date(), t.time())).ok())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
