@@ -58,7 +58,7 @@ impl flags::Dist {
         let mut progress = build::Progress::for_stderr(self.json);
         let built = build::build_all(sh, cfg, &targets, &tools, &mut progress)?;
         let epoch = source_date_epoch(sh, cfg)?;
-        let inputs = PackInputs::load(cfg, epoch)?;
+        let inputs = PackInputs::load(cfg, &targets, epoch)?;
         eprintln!(
             "==> pack: {} wheel(s), timestamps from {epoch}",
             targets.len()

@@ -17,6 +17,7 @@ mod plan;
 mod publish;
 mod python_env;
 mod release_assets;
+mod sbom;
 mod target;
 mod test;
 mod tidy;

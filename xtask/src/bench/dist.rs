@@ -52,7 +52,7 @@ pub fn run(sh: &Shell, json: bool) -> Result<()> {
         .context("no Linux target in the plan")?;
     let binary = fs::read(&linux.binary_path)
         .with_context(|| format!("reading {}", linux.binary_path.display()))?;
-    let inputs = PackInputs::load(&cfg, 1_700_000_000)?;
+    let inputs = PackInputs::load(&cfg, &targets, 1_700_000_000)?;
     let mut packs = Vec::new();
     let mut size = 0;
     for _ in 0..10 {

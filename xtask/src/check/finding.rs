@@ -105,6 +105,8 @@ kinds! {
     RecordSizeMismatch => "record-size-mismatch", Metadata, Error, "a RECORD size that does not match the member";
     RecordBadHash => "record-bad-hash", Metadata, Error, "a RECORD hash that is not sha256=<urlsafe base64, no padding>";
     RecordSelfHash => "record-self-hash", Metadata, Error, "RECORD's own row carries a hash or size (both must be empty)";
+    SbomMissing => "sbom-missing", Metadata, Error, "a platform wheel without <dist-info>/sboms/<binary>.cdx.json (PEP 770)";
+    SbomInvalid => "sbom-invalid", Metadata, Error, "an SBOM that is not valid CycloneDX 1.5 JSON, or lacks the package, a crate's version or purl";
 
     PayloadMissingBinary => "payload-missing-binary", Payload, Error, "a platform wheel without its binary under <package>/<native-dir>/";
     PayloadExtraFile => "payload-extra-file", Payload, Error, "more than one file under <native-dir>/, or a binary in a pure wheel";

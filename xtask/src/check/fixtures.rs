@@ -420,6 +420,33 @@ Requires-Python: >=3.7\nDescription-Content-Type: text/markdown\n\n# mcp-sidecar
     )
 }
 
+/// A good SBOM: the Python package over the sidecar crate and one registry crate.
+pub fn sbom() -> Vec<u8> {
+    let subject = crate::sbom::Subject {
+        name: "mcp-sidecar".into(),
+        version: VERSION.into(),
+        license: Some("MIT".into()),
+        binary_purl: format!("pkg:cargo/mcp-sidecar@{VERSION}"),
+    };
+    let crates = [
+        crate::sbom::Crate {
+            name: "mcp-sidecar".into(),
+            version: VERSION.into(),
+            license: Some("MIT".into()),
+            sha256: None,
+            deps: vec!["pkg:cargo/itoa@1.0.15".into()],
+        },
+        crate::sbom::Crate {
+            name: "itoa".into(),
+            version: "1.0.15".into(),
+            license: Some("MIT OR Apache-2.0".into()),
+            sha256: Some("4a5f13b858c8d314ee3e8f639011f7ccefe71f97f96e50151fb991f267928e2c".into()),
+            deps: vec![],
+        },
+    ];
+    crate::sbom::document(&subject, &crates).expect("the fixture SBOM serializes")
+}
+
 impl Spec {
     /// A good platform wheel for `platform` carrying `binary`.
     pub fn platform(platform: &str, binary: Vec<u8>) -> Spec {
@@ -486,6 +513,13 @@ impl Spec {
             wheel_text(tags, purelib).into_bytes(),
             0o100_644,
         ));
+        if !purelib {
+            files.push((
+                format!("{di}/sboms/mcp-sidecar.cdx.json"),
+                sbom(),
+                0o100_644,
+            ));
+        }
         Spec {
             file_name,
             files,

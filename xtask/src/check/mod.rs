@@ -2,7 +2,7 @@
 //! tags and PyPI's upload rules. `dist` ends by calling `check_paths` on what it wrote.
 //!
 //! Rules, one module each: `zip_rules/` (1, zip structure), `wheel_rules/` (2 metadata, 3 payload),
-//! `binary/` (4, the binary vs its tag, with goblin), `sdist`; `headers` reads WHEEL/METADATA/PKG-INFO.
+//! `binary/` (4, the binary vs its tag, with goblin), `sbom` (the PEP 770 SBOM), `sdist`; `headers` reads WHEEL/METADATA/PKG-INFO.
 //! Findings are data (`finding.rs`); `report.rs` prints them. Never depends on `dist`: everything
 //! comes from the bytes, the tag and the `Payload` the caller takes from the config.
 
@@ -10,6 +10,7 @@ mod binary;
 mod finding;
 mod headers;
 mod report;
+mod sbom;
 mod sdist;
 mod wheel_rules;
 mod zip_rules;

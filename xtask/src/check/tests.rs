@@ -92,6 +92,10 @@ const INIT: &str = "mcp_sidecar/__init__.py";
 const LOCATE: &str = "mcp_sidecar/_locate.py";
 const BINARY: &str = "mcp_sidecar/_native/mcp-sidecar";
 
+fn sbom_member(binary: &str) -> String {
+    format!("{}/sboms/{binary}.cdx.json", dist_info())
+}
+
 fn metadata_path() -> String {
     format!("{}/METADATA", dist_info())
 }
@@ -371,6 +375,16 @@ corpus! {
         link: Some("/etc/passwd"),
     })) => [SdistLink];
     sdist_pkg_info_without_description: sdist_with(|m| m[0] = tar_file("mcp_sidecar-0.1.0/PKG-INFO", &pkg_info().replace("\n# mcp-sidecar\n", ""))) => [MetadataDescription];
+    sbom_missing: {
+        let mut s = linux_spec();
+        s.remove(&sbom_member("mcp-sidecar"));
+        wheel(&s)
+    } => [SbomMissing];
+    sbom_invalid: {
+        let mut s = mac_arm_spec();
+        s.set(&sbom_member("mcp-sidecar"), "{\"bomFormat\": \"CycloneDX\"}");
+        wheel(&s)
+    } => [SbomInvalid];
     sdist_pkg_info_version: sdist_with(|m| m[0] = tar_file("mcp_sidecar-0.1.0/PKG-INFO", &pkg_info().replace("0.1.0", "0.2.0"))) => [SdistMetadata];
 }
 
@@ -476,7 +490,12 @@ fn the_native_dir_and_binary_name_come_from_the_payload() {
             NAME,
             "_native",
             "other-tool",
-            win_spec(),
+            {
+                // The SBOM is named after the binary too.
+                let mut s = win_spec();
+                s.rename(&sbom_member("mcp-sidecar"), &sbom_member("other-tool"));
+                s
+            },
             Some(Kind::PayloadWrongName),
         ),
         (

@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use zip::DateTime;
 
 use crate::config::Config;
+use crate::sbom::{self, Sboms};
 use crate::target::Target;
 use crate::wheel::metadata;
 use crate::wheel::writer::{self, Entry};
@@ -19,10 +20,13 @@ pub struct PackInputs {
     pub dist_info: Vec<Entry>,
     pub generator: String,
     pub mtime: DateTime,
+    /// Each target's `sboms/<binary>.cdx.json`.
+    pub sboms: Sboms,
+    pub binary: String,
 }
 
 impl PackInputs {
-    pub fn load(cfg: &Config, epoch: i64) -> Result<PackInputs> {
+    pub fn load(cfg: &Config, targets: &[Target], epoch: i64) -> Result<PackInputs> {
         let root = &cfg.workspace_root;
         let mut license_names = Vec::new();
         let mut dist_info = Vec::new();
@@ -49,6 +53,8 @@ impl PackInputs {
             dist_info,
             generator: format!("mcp-sidecar-xtask {}", cfg.version),
             mtime: writer::zip_time(epoch),
+            sboms: Sboms::resolve(cfg, targets)?,
+            binary: cfg.dist.binary.clone(),
         })
     }
 }
@@ -64,6 +70,8 @@ pub fn pack(inputs: &PackInputs, target: &Target, binary: Vec<u8>) -> Result<Vec
     let mut dist_info = inputs.dist_info.clone();
     let wheel = metadata::wheel_file(&inputs.generator, &target.wheel.expanded_tags());
     dist_info.push(Entry::file("WHEEL", wheel.into_bytes()));
+    let sbom = inputs.sboms.of(target)?.to_vec();
+    dist_info.push(Entry::file(sbom::path_in_dist_info(&inputs.binary), sbom));
     writer::write_wheel(
         payload,
         &target.wheel.dist_info_dir(),
@@ -138,8 +146,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_wheel_carries_its_targets_sbom_listed_in_record() {
+        use std::io::Read;
+        let cfg = Config::load().unwrap();
+        let host = crate::target::Host::new("x86_64-unknown-linux-gnu").unwrap();
+        let targets = crate::target::plan(&cfg, &host, &[], crate::flags::Builder::Auto).unwrap();
+        let inputs = PackInputs::load(&cfg, &targets, 1_700_000_000).unwrap();
+        for t in &targets {
+            let bytes = pack(&inputs, t, b"not a real binary".to_vec()).unwrap();
+            let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+            let dist_info = t.wheel.dist_info_dir();
+            let path = format!("{dist_info}/sboms/mcp-sidecar.cdx.json");
+            let mut sbom = Vec::new();
+            zip.by_name(&path).unwrap().read_to_end(&mut sbom).unwrap();
+            assert_eq!(sbom, inputs.sboms.of(t).unwrap(), "{}", t.triple);
+            let mut record = String::new();
+            zip.by_name(&format!("{dist_info}/RECORD"))
+                .unwrap()
+                .read_to_string(&mut record)
+                .unwrap();
+            let row = crate::wheel::RecordEntry::for_file(&path, &sbom);
+            let rows = crate::wheel::record::write(&[row]);
+            assert!(record.contains(rows.trim_end()), "{}: {record}", t.triple);
+        }
+    }
+
+    #[test]
     fn metadata_follows_pep_639() {
-        let inputs = PackInputs::load(&Config::load().unwrap(), 0).unwrap();
+        let inputs = PackInputs::load(&Config::load().unwrap(), &[], 0).unwrap();
         let meta = inputs
             .dist_info
             .iter()

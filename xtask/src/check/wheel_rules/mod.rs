@@ -67,6 +67,13 @@ pub fn check(file_name: &str, bytes: &[u8], payload: &Payload) -> (Vec<Finding>,
         wheel.wheel_file(&dist_info, &mut out);
         wheel.metadata(&dist_info, &mut out);
         wheel.record(&dist_info, &mut out);
+        if wheel.is_platform() {
+            let (present, content) = (
+                |n: &str| wheel.index.contains_key(n),
+                |n: &str| wheel.content(n),
+            );
+            super::sbom::check(&dist_info, payload, present, content, &mut out);
+        }
     }
     wheel.payload(&mut out, &mut summary);
     (out, summary)
