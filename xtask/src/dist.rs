@@ -26,8 +26,7 @@ pub use report::TargetOutcome;
 const PACK_DELAY_ENV: &str = "XTASK_DIST_PACK_DELAY_MS";
 
 impl flags::Dist {
-    pub fn run(self, sh: &Shell) -> Result<()> {
-        let cfg = Config::load()?;
+    pub fn run(self, sh: &Shell, cfg: &Config) -> Result<()> {
         let out = absolute(&self.out);
         let started = Instant::now();
         if let Some(parts) = &self.assemble {
@@ -42,22 +41,22 @@ impl flags::Dist {
                 eprintln!("    {} ({})", a.file, a.target.as_deref().unwrap_or("?"));
             }
             if !self.no_sdist {
-                fresh.push(sdist_artifact(sh, &cfg, &out)?);
+                fresh.push(sdist_artifact(sh, cfg, &out)?);
             }
-            return finish(sh, &cfg, fresh, &[], &out, started, self.json);
+            return finish(sh, cfg, fresh, &[], &out, started, self.json);
         }
         let host = Host::detect(sh)?;
-        let targets = target::plan(&cfg, &host, &self.targets, self.builder)?;
+        let targets = target::plan(cfg, &host, &self.targets, self.builder)?;
         if self.plan {
-            return report::print_plan(&cfg, &host, &targets, &out, self.json);
+            return report::print_plan(cfg, &host, &targets, &out, self.json);
         }
         prepare_out(&out)?;
-        report::announce(&cfg, &host, &targets, &out);
+        report::announce(cfg, &host, &targets, &out);
 
         let tools = bootstrap(sh, &targets)?;
-        let built = build::build_all(sh, &cfg, &targets, &tools)?;
-        let epoch = source_date_epoch(sh, &cfg)?;
-        let inputs = PackInputs::load(&cfg, epoch)?;
+        let built = build::build_all(sh, cfg, &targets, &tools)?;
+        let epoch = source_date_epoch(sh, cfg)?;
+        let inputs = PackInputs::load(cfg, epoch)?;
         eprintln!(
             "==> pack: {} wheel(s), timestamps from {epoch}",
             targets.len()
@@ -72,9 +71,9 @@ impl flags::Dist {
         }
         if !self.no_sdist {
             interrupt::check()?;
-            fresh.push(sdist_artifact(sh, &cfg, &out)?);
+            fresh.push(sdist_artifact(sh, cfg, &out)?);
         }
-        finish(sh, &cfg, fresh, &outcomes, &out, started, self.json)
+        finish(sh, cfg, fresh, &outcomes, &out, started, self.json)
     }
 }
 

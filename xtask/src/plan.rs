@@ -28,9 +28,8 @@ pub struct Matrix {
 }
 
 impl flags::Plan {
-    pub fn run(self, _sh: &Shell) -> Result<()> {
-        let cfg = Config::load()?;
-        let matrix = matrix(&cfg)?;
+    pub fn run(self, _sh: &Shell, cfg: &Config) -> Result<()> {
+        let matrix = matrix(cfg)?;
         if self.json {
             println!(
                 "{}",

@@ -273,11 +273,6 @@ pub fn collect_parts(parts: &Path, out: &Path, version: &str) -> Result<Vec<Arti
     Ok(wheels)
 }
 
-/// The workspace version: the one source of truth every artifact takes its version from.
-pub fn workspace_version() -> Result<String> {
-    Ok(crate::config::Config::load()?.version)
-}
-
 /// A fake but self-consistent `dist/` for unit tests of everything that reads one.
 #[cfg(test)]
 pub mod fixture {

@@ -26,16 +26,15 @@ const WARM_GOAL: Duration = Duration::from_secs(5);
 const PACK_GOAL: Duration = Duration::from_millis(100);
 const COLD_GOAL_RATIO: f64 = 0.8;
 
-pub fn run(sh: &Shell, json: bool) -> Result<()> {
-    let cfg = Config::load()?;
+pub fn run(sh: &Shell, cfg: &Config, json: bool) -> Result<()> {
     let out = cfg.target_dir.join("bench/dist-warm");
     let out_arg = out.to_string_lossy().into_owned();
-    eprintln!("priming: cargo xtask dist --out {out_arg}");
-    cmd!(sh, "cargo xtask dist --out {out_arg}").run()?;
+    eprintln!("priming: cargo xtask dist --dist {out_arg}");
+    cmd!(sh, "cargo xtask dist --dist {out_arg}").run()?;
     let mut warm = Vec::new();
     for _ in 0..3 {
         let start = Instant::now();
-        cmd!(sh, "cargo xtask dist --out {out_arg}")
+        cmd!(sh, "cargo xtask dist --dist {out_arg}")
             .quiet()
             .ignore_stderr()
             .run()?;
@@ -44,14 +43,14 @@ pub fn run(sh: &Shell, json: bool) -> Result<()> {
     let warm = median(warm);
 
     let host = Host::detect(sh)?;
-    let targets = target::plan(&cfg, &host, &[], Builder::Auto)?;
+    let targets = target::plan(cfg, &host, &[], Builder::Auto)?;
     let linux = targets
         .iter()
         .find(|t| t.platform_tags[0].starts_with("manylinux"))
         .context("no Linux target in the plan")?;
     let binary = fs::read(&linux.binary_path)
         .with_context(|| format!("reading {}", linux.binary_path.display()))?;
-    let inputs = PackInputs::load(&cfg, 1_700_000_000)?;
+    let inputs = PackInputs::load(cfg, 1_700_000_000)?;
     let mut packs = Vec::new();
     let mut size = 0;
     for _ in 0..10 {
@@ -94,11 +93,10 @@ pub fn run(sh: &Shell, json: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn run_cold(sh: &Shell, json: bool) -> Result<()> {
-    let cfg = Config::load()?;
+pub fn run_cold(sh: &Shell, cfg: &Config, json: bool) -> Result<()> {
     let bench = cfg.target_dir.join("bench");
     let host = Host::detect(sh)?;
-    let targets = target::plan(&cfg, &host, &[], Builder::Zig)?;
+    let targets = target::plan(cfg, &host, &[], Builder::Zig)?;
     let zig = toolchain::ensure_zig(sh)?;
     toolchain::ensure_rust_targets(
         sh,
@@ -118,7 +116,7 @@ pub fn run_cold(sh: &Shell, json: bool) -> Result<()> {
     // This binary, not `cargo xtask`: cargo would first rebuild xtask itself into the cold dir.
     let xtask = std::env::current_exe().context("locating the xtask binary")?;
     let start = Instant::now();
-    cmd!(sh, "{xtask} dist --no-sdist --out {out}")
+    cmd!(sh, "{xtask} dist --no-sdist --dist {out}")
         .env("CARGO_TARGET_DIR", &dir)
         .run()?;
     let ours = start.elapsed();

@@ -53,7 +53,7 @@ pub enum CheckError {
 }
 
 impl flags::Check {
-    pub fn run(self, _sh: &Shell) -> Result<ExitCode> {
+    pub fn run(self, _sh: &Shell, _cfg: &crate::config::Config) -> Result<ExitCode> {
         if self.list_kinds {
             report::write_kinds(&mut std::io::stdout().lock(), self.json)?;
             return Ok(ExitCode::SUCCESS);

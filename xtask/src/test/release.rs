@@ -15,12 +15,14 @@ use std::process::{Command, Output};
 use anyhow::{Context, Result};
 use xshell::Shell;
 
+use crate::config::Config;
+
 pub use workflows::run as run_workflows;
 
-pub fn run(sh: &Shell) -> Result<()> {
-    assemble::run(sh).context("dist --assemble over matrix-shaped parts")?;
-    gh::run(sh).context("github-release against a recording gh")?;
-    index::run(sh).context("publish to a local pypiserver")?;
+pub fn run(sh: &Shell, cfg: &Config) -> Result<()> {
+    assemble::run(cfg).context("dist --assemble over matrix-shaped parts")?;
+    gh::run(cfg).context("github-release against a recording gh")?;
+    index::run(sh, cfg).context("publish to a local pypiserver")?;
     Ok(())
 }
 

@@ -23,7 +23,7 @@ pub fn reproducible(ctx: &Ctx) -> Result<()> {
     for name in ["repro-a", "repro-b"] {
         let dir = ctx.fresh_dir(name)?;
         let dir_arg = dir.to_string_lossy().into_owned();
-        run_dist(ctx, &["--out", &dir_arg], &[("SOURCE_DATE_EPOCH", EPOCH)])?;
+        run_dist(ctx, &["--dist", &dir_arg], &[("SOURCE_DATE_EPOCH", EPOCH)])?;
         sums.push(fs::read_to_string(dir.join(checksums::SUMS_FILE))?);
     }
     ensure!(
@@ -50,7 +50,7 @@ pub fn reproducible(ctx: &Ctx) -> Result<()> {
     for triple in &ctx.cfg.dist.targets {
         let part = parts.join(format!("dist-{triple}"));
         let part_arg = part.to_string_lossy().into_owned();
-        let args = ["--target", triple, "--no-sdist", "--out", &part_arg];
+        let args = ["--target", triple, "--no-sdist", "--dist", &part_arg];
         run_dist(ctx, &args, &[("SOURCE_DATE_EPOCH", EPOCH)])?;
         expected.extend(
             fs::read_to_string(part.join(checksums::SUMS_FILE))?
@@ -66,7 +66,7 @@ pub fn reproducible(ctx: &Ctx) -> Result<()> {
     expected.sort_by(|a, b| a[66..].cmp(&b[66..]));
     let assembled = ctx.fresh_dir("repro-assembled")?;
     let (parts_arg, out_arg) = (parts.to_string_lossy(), assembled.to_string_lossy());
-    let args = ["--assemble", &parts_arg, "--out", &out_arg];
+    let args = ["--assemble", &parts_arg, "--dist", &out_arg];
     run_dist(ctx, &args, &[("SOURCE_DATE_EPOCH", EPOCH)])?;
     let assembled_sums = fs::read_to_string(assembled.join(checksums::SUMS_FILE))?;
     let got: Vec<&str> = assembled_sums.lines().collect();
@@ -83,8 +83,10 @@ pub fn reproducible(ctx: &Ctx) -> Result<()> {
 /// Needs POSIX signals and process groups.
 #[cfg(not(unix))]
 pub fn interrupted_pack(_ctx: &Ctx) -> Result<()> {
-    eprintln!("    skipped: the interrupt test sends SIGINT to a process group (POSIX only)");
-    Ok(())
+    crate::test::skip(
+        "dist/interrupt",
+        "sends SIGINT to a process group (POSIX only)",
+    )
 }
 
 /// SIGINT to the process group while a wheel is half written: no temp file stays, the earlier
@@ -99,7 +101,7 @@ pub fn interrupted_pack(ctx: &Ctx) -> Result<()> {
         "--target",
         "x86_64-unknown-linux-gnu",
         "--no-sdist",
-        "--out",
+        "--dist",
         &dir_arg,
     ];
     run_dist(ctx, &args, &[("SOURCE_DATE_EPOCH", EPOCH)])?;
