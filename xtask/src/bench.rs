@@ -5,6 +5,8 @@ mod check;
 mod dist;
 mod sidecar;
 
+use std::time::Duration;
+
 use anyhow::Result;
 use clap::ValueEnum;
 use xshell::Shell;
@@ -22,6 +24,12 @@ fn bench_fn(bench: BenchName) -> BenchFn {
         BenchName::Dist => dist::run,
         BenchName::DistCold => dist::run_cold,
     }
+}
+
+/// The middle of `times` (the upper one of an even count); zero for none.
+pub fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times.get(times.len() / 2).copied().unwrap_or_default()
 }
 
 /// With no names: every quick benchmark (`dist-cold` costs minutes of CPU, so only when named).

@@ -16,6 +16,7 @@ use anyhow::{Context, Result};
 use serde_json::json;
 use xshell::{cmd, Shell};
 
+use super::median;
 use crate::config::Config;
 use crate::dist::{pack, PackInputs};
 use crate::flags::Builder;
@@ -221,11 +222,6 @@ fn fresh(dir: &Path) -> Result<PathBuf> {
     }
     fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     Ok(dir.to_path_buf())
-}
-
-fn median(mut xs: Vec<Duration>) -> Duration {
-    xs.sort();
-    xs[xs.len() / 2]
 }
 
 fn verdict(ok: bool) -> &'static str {
