@@ -8,15 +8,19 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
-use crate::wheel::{Arch, Version2};
+use crate::util::Glob;
+use crate::wheel::{Arch, DistName, Version, Version2};
 
 /// Everything `dist` and `plan` need to know about the release.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub workspace_root: PathBuf,
     pub target_dir: PathBuf,
-    /// The workspace version: the one version of the crate, the Python package and every wheel.
-    pub version: String,
+    /// The distribution name (`[project] name`), validated.
+    pub name: DistName,
+    /// The workspace version in PEP 440 form: the one version of the crate, the Python package
+    /// and every wheel and sdist.
+    pub version: Version,
     pub dist: DistMetadata,
     pub project: Project,
     /// Folder that holds the Python package (`[tool.maturin] python-source`), absolute.
@@ -35,11 +39,11 @@ pub struct DistMetadata {
     pub python_package: String,
     /// Sub-folder of the Python package that holds the binary (`_native`).
     pub native_dir: String,
-    pub glibc_floor: String,
+    pub glibc_floor: Version2,
     pub targets: Vec<String>,
     /// Minimum macOS per architecture (`x86_64`, `aarch64`).
     #[serde(default)]
-    pub macos_deployment_target: BTreeMap<String, String>,
+    pub macos_deployment_target: BTreeMap<String, Version2>,
     /// What to build when a target cannot be linked on this host (msvc off Windows).
     #[serde(default)]
     pub fallback: BTreeMap<String, String>,
@@ -52,23 +56,14 @@ pub struct DistMetadata {
 }
 
 impl DistMetadata {
-    pub fn glibc_floor(&self) -> Result<Version2> {
-        Version2::parse(&self.glibc_floor).with_context(|| {
-            format!(
-                "[workspace.metadata.dist] glibc-floor = {:?}",
-                self.glibc_floor
-            )
-        })
-    }
-
     pub fn macos_deployment_target(&self, arch: Arch) -> Result<Version2> {
         let key = arch.triple_name();
-        let value = self.macos_deployment_target.get(key).with_context(|| {
-            format!("[workspace.metadata.dist.macos-deployment-target] has no `{key}` entry")
-        })?;
-        Version2::parse(value).with_context(|| {
-            format!("[workspace.metadata.dist.macos-deployment-target] {key} = {value:?}")
-        })
+        self.macos_deployment_target
+            .get(key)
+            .copied()
+            .with_context(|| {
+                format!("[workspace.metadata.dist.macos-deployment-target] has no `{key}` entry")
+            })
     }
 }
 
@@ -199,10 +194,14 @@ impl Config {
                 dist.binary
             );
         }
-        let version = package.version.to_string();
+        let version = Version::parse(&package.version.to_string())
+            .with_context(|| format!("the version of package `{}` in Cargo.toml", dist.package))?;
         let pyproject_path = workspace_root.join("pyproject.toml");
         let (project, python_source) = read_pyproject(&pyproject_path)?;
+        let name = DistName::parse(&project.name)
+            .with_context(|| format!("{}: [project] name", pyproject_path.display()))?;
         let cfg = Config {
+            name,
             python_source: workspace_root.join(python_source),
             target_dir: metadata.target_directory.clone().into_std_path_buf(),
             workspace_root,
@@ -217,7 +216,7 @@ impl Config {
     fn validate(&self) -> Result<()> {
         match (&self.project.version, self.project.dynamic.iter().any(|d| d == "version")) {
             (None, true) => {}
-            (Some(v), false) if *v == self.version => {}
+            (Some(v), false) if Version::parse(v).ok().as_ref() == Some(&self.version) => {}
             (Some(v), _) => bail!(
                 "pyproject.toml pins version {v} but the workspace says {}; make it `dynamic = [\"version\"]`",
                 self.version
@@ -230,7 +229,6 @@ impl Config {
         if self.dist.targets.is_empty() {
             bail!("[workspace.metadata.dist] targets is empty");
         }
-        self.dist.glibc_floor()?;
         let package_dir = self.package_dir();
         if !package_dir.join("__init__.py").is_file() {
             bail!(
@@ -348,34 +346,21 @@ fn sorted_file_names(dir: &Path) -> Result<Vec<String>> {
     Ok(names)
 }
 
-/// Minimal glob for license-files: a path relative to the root whose last part may hold `*`.
+/// A license-files glob, relative to the root; only its last part may hold wildcards.
 fn glob_in_root(root: &Path, pattern: &str) -> Result<Vec<PathBuf>> {
     let (dir, name_pattern) = match pattern.rsplit_once('/') {
         Some((dir, name)) => (root.join(dir), name),
         None => (root.to_path_buf(), pattern),
     };
-    if dir.to_string_lossy().contains('*') {
-        bail!("license-files pattern `{pattern}`: only the file name may contain `*`");
+    if dir.to_string_lossy().contains(['*', '?', '[']) {
+        bail!("license-files pattern `{pattern}`: only the file name may contain wildcards");
     }
+    let glob = Glob::new(name_pattern)?;
     Ok(sorted_file_names(&dir)?
         .into_iter()
-        .filter(|name| wildcard_match(name_pattern, name))
+        .filter(|name| glob.is_match(name))
         .map(|name| dir.join(name))
         .collect())
-}
-
-fn wildcard_match(pattern: &str, name: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == name,
-        Some((prefix, rest)) => {
-            let Some(tail) = name.strip_prefix(prefix) else {
-                return false;
-            };
-            (0..=tail.len())
-                .filter(|i| tail.is_char_boundary(*i))
-                .any(|i| wildcard_match(rest, &tail[i..]))
-        }
-    }
 }
 
 #[cfg(test)]
@@ -409,15 +394,6 @@ mod tests {
             .unwrap()
             .starts_with("text/x-rst"));
         assert!(readme_content_type("README").is_err());
-    }
-
-    #[test]
-    fn wildcards() {
-        assert!(wildcard_match("LICEN*", "LICENSE"));
-        assert!(wildcard_match("*.txt", "a.txt"));
-        assert!(wildcard_match("a*b*c", "aXXbYYc"));
-        assert!(!wildcard_match("LICEN*", "COPYING"));
-        assert!(!wildcard_match("a", "ab"));
     }
 
     #[test]

@@ -8,22 +8,20 @@ mod sdist;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use xshell::{cmd, Shell};
 
+use crate::artifact::{ArtifactKind, MANIFEST_FILE, SUMS_FILE};
 use crate::build::{self, Built, Tools};
-use crate::checksums::{self, Artifact};
+use crate::checksums::{self, ManifestEntry};
 use crate::config::Config;
 use crate::target::{self, BuilderKind, Host, Target};
 use crate::{atomic, flags, interrupt, toolchain};
 
 pub use pack::{pack, PackInputs};
 pub use report::TargetOutcome;
-
-/// Test hook: sleep this long in the middle of writing each wheel (the interrupt test's window).
-const PACK_DELAY_ENV: &str = "XTASK_DIST_PACK_DELAY_MS";
 
 impl flags::Dist {
     pub fn run(self, sh: &Shell, cfg: &Config) -> Result<()> {
@@ -38,7 +36,7 @@ impl flags::Dist {
             );
             let mut fresh = crate::release_assets::collect_parts(&parts, &out, &cfg.version)?;
             for a in &fresh {
-                eprintln!("    {} ({})", a.file, a.target.as_deref().unwrap_or("?"));
+                eprintln!("    {} ({})", a.kind, a.target.as_deref().unwrap_or("?"));
             }
             if !self.no_sdist {
                 fresh.push(sdist_artifact(sh, cfg, &out)?);
@@ -65,9 +63,9 @@ impl flags::Dist {
         let mut fresh = Vec::new();
         for (t, b) in targets.iter().zip(built) {
             interrupt::check()?;
-            let (outcome, artifact) = pack_one(&inputs, t, b, &out)?;
+            let outcome = pack_one(&inputs, t, b, &out)?;
+            fresh.push(outcome.entry.clone());
             outcomes.push(outcome);
-            fresh.push(artifact);
         }
         if !self.no_sdist {
             interrupt::check()?;
@@ -95,7 +93,7 @@ fn prepare_out(out: &Path) -> Result<()> {
 fn finish(
     sh: &Shell,
     cfg: &Config,
-    fresh: Vec<Artifact>,
+    fresh: Vec<ManifestEntry>,
     outcomes: &[TargetOutcome],
     out: &Path,
     started: Instant,
@@ -106,24 +104,22 @@ fn finish(
     let paths: Vec<PathBuf> = manifest
         .artifacts
         .iter()
-        .map(|a| out.join(&a.file))
+        .map(|a| out.join(a.file()))
         .collect();
     verify(&paths)?;
     report::summary(&manifest, outcomes, out, started.elapsed(), json)
 }
 
 /// `maturin sdist`, moved into the output folder unless it is already there byte for byte.
-fn sdist_artifact(sh: &Shell, cfg: &Config, out: &Path) -> Result<Artifact> {
+fn sdist_artifact(sh: &Shell, cfg: &Config, out: &Path) -> Result<ManifestEntry> {
     let epoch = source_date_epoch(sh, cfg)?;
     let (name, bytes) = sdist::build(sh, cfg, epoch)?;
-    let written = write_if_changed(&out.join(&name), &bytes, None)?;
+    let written = write_if_changed(&out.join(name.to_string()), &bytes)?;
     eprintln!("    {} {name}", if written { "wrote" } else { "unchanged" });
-    Ok(Artifact {
-        file: name,
-        kind: "sdist".into(),
+    Ok(ManifestEntry {
+        kind: ArtifactKind::Sdist(name),
         target: None,
         build_target: None,
-        tag: None,
         size: bytes.len() as u64,
         sha256: checksums::sha256_hex(&bytes),
         binary_sha256: None,
@@ -157,12 +153,7 @@ fn bootstrap(sh: &Shell, targets: &[Target]) -> Result<Tools> {
 }
 
 /// Packs one wheel and writes it unless the file already holds exactly these bytes.
-fn pack_one(
-    inputs: &PackInputs,
-    t: &Target,
-    b: Built,
-    out: &Path,
-) -> Result<(TargetOutcome, Artifact)> {
+fn pack_one(inputs: &PackInputs, t: &Target, b: Built, out: &Path) -> Result<TargetOutcome> {
     anyhow::ensure!(
         b.triple == t.triple,
         "built {} where {} was planned",
@@ -174,62 +165,44 @@ fn pack_one(
     let binary_size = b.bytes.len() as u64;
     let bytes = pack(inputs, t, b.bytes)?;
     let pack_seconds = start.elapsed().as_secs_f64();
-    let delay = std::env::var(PACK_DELAY_ENV)
-        .ok()
-        .and_then(|ms| ms.parse().ok())
-        .map(Duration::from_millis);
-    let written = write_if_changed(&out.join(&t.wheel), &bytes, delay)?;
+    let written = write_if_changed(&out.join(t.wheel.to_string()), &bytes)?;
     let sha256 = checksums::sha256_hex(&bytes);
     eprintln!(
         "    {} {} ({}, {:.0} ms)",
         if written { "wrote" } else { "unchanged" },
         t.wheel,
-        report::human_size(bytes.len() as u64),
+        crate::util::human_size(bytes.len() as u64),
         pack_seconds * 1000.0
     );
-    let artifact = Artifact {
-        file: t.wheel.clone(),
-        kind: "wheel".into(),
+    let entry = ManifestEntry {
+        kind: ArtifactKind::Wheel(t.wheel.clone()),
         target: Some(t.triple.clone()),
         build_target: (t.build_triple != t.triple).then(|| t.build_triple.clone()),
-        tag: Some(t.platform_tags.join(".")),
         size: bytes.len() as u64,
         sha256,
         binary_sha256: Some(binary_sha256),
         builder: t.builder.to_string(),
     };
-    let outcome = TargetOutcome {
-        target: t.triple.clone(),
-        build_target: t.build_triple.clone(),
-        builder: t.builder.to_string(),
-        wheel: t.wheel.clone(),
-        tag: t.platform_tags.join("."),
-        size: artifact.size,
+    Ok(TargetOutcome {
+        entry,
         binary_size,
-        sha256: artifact.sha256.clone(),
         build_seconds: b.seconds,
         pack_seconds,
         written,
         resigned: b.resigned,
-    };
-    Ok((outcome, artifact))
+    })
 }
 
 /// Atomically writes `bytes` to `path` unless it already holds them; true when it wrote.
-fn write_if_changed(path: &Path, bytes: &[u8], delay: Option<Duration>) -> Result<bool> {
+fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
     if fs::read(path).ok().as_deref() == Some(bytes) {
         return Ok(false);
     }
     atomic::write_with(path, |f| {
         use std::io::Write;
-        let (head, tail) = bytes.split_at(bytes.len() / 2);
-        f.write_all(head)?;
-        if let Some(delay) = delay {
-            interrupt::sleep(delay)?;
-        }
-        interrupt::check()?;
-        f.write_all(tail)?;
-        Ok(())
+        f.write_all(bytes)?;
+        // A Ctrl-C during the write keeps the earlier file: the temp one is removed instead.
+        interrupt::check()
     })?;
     Ok(true)
 }
@@ -238,7 +211,7 @@ fn write_if_changed(path: &Path, bytes: &[u8], delay: Option<Duration>) -> Resul
 fn write_checksums(
     sh: &Shell,
     cfg: &Config,
-    fresh: Vec<Artifact>,
+    fresh: Vec<ManifestEntry>,
     out: &Path,
 ) -> Result<checksums::Manifest> {
     let previous = checksums::read_manifest(out).unwrap_or_else(|e| {
@@ -248,13 +221,11 @@ fn write_checksums(
     let commit = git_commit(sh, cfg);
     let manifest = checksums::merge(previous, &cfg.version, commit, fresh, out);
     let sums = checksums::sha256sums(&manifest.artifacts);
-    write_if_changed(&out.join(checksums::SUMS_FILE), sums.as_bytes(), None)?;
+    write_if_changed(&out.join(SUMS_FILE), sums.as_bytes())?;
     let json = checksums::manifest_json(&manifest)?;
-    write_if_changed(&out.join(checksums::MANIFEST_FILE), json.as_bytes(), None)?;
+    write_if_changed(&out.join(MANIFEST_FILE), json.as_bytes())?;
     eprintln!(
-        "==> checksums: {} and {} over {} artifact(s)",
-        checksums::SUMS_FILE,
-        checksums::MANIFEST_FILE,
+        "==> checksums: {SUMS_FILE} and {MANIFEST_FILE} over {} artifact(s)",
         manifest.artifacts.len()
     );
     Ok(manifest)
@@ -321,9 +292,9 @@ mod tests {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         let path = dir.join("a.whl");
-        assert!(write_if_changed(&path, b"one", None).unwrap());
-        assert!(!write_if_changed(&path, b"one", None).unwrap());
-        assert!(write_if_changed(&path, b"two", Some(Duration::from_millis(1))).unwrap());
+        assert!(write_if_changed(&path, b"one").unwrap());
+        assert!(!write_if_changed(&path, b"one").unwrap());
+        assert!(write_if_changed(&path, b"two").unwrap());
         assert_eq!(fs::read(&path).unwrap(), b"two");
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
     }

@@ -16,6 +16,7 @@ use xshell::{cmd, Shell};
 use crate::config::Config;
 use crate::flags::{self, FreezeMode, FreezeTool};
 use crate::python_env::{find_interpreter, NEWEST};
+use crate::util::venv_python;
 
 mod app;
 mod host;
@@ -76,13 +77,13 @@ fn tool(tool: FreezeTool) -> &'static dyn Tool {
 }
 
 impl flags::FreezeCheck {
-    pub fn run(self, sh: &Shell, _cfg: &Config) -> Result<()> {
+    pub fn run(self, sh: &Shell, cfg: &Config) -> Result<()> {
         let dist = crate::project_root().join(&self.dist);
         let freeze = Freeze {
             tool: self.tool,
             mode: self.mode,
             no_hook: self.no_hook,
-            wheel: host_wheel(&dist)?,
+            wheel: host_wheel(&dist, &cfg.name)?,
             venv: if self.reuse_venv {
                 VenvUse::Reuse
             } else {
@@ -324,14 +325,6 @@ pub fn freeze_root() -> PathBuf {
 /// `target/freeze/venv-<tool>`: one per tool, shared by its modes.
 fn tool_venv(which: FreezeTool) -> PathBuf {
     freeze_root().join(format!("venv-{}", tool(which).name()))
-}
-
-fn venv_python(venv: &Path) -> PathBuf {
-    if cfg!(windows) {
-        venv.join("Scripts").join("python.exe")
-    } else {
-        venv.join("bin").join("python")
-    }
 }
 
 fn mode_name(mode: FreezeMode) -> &'static str {

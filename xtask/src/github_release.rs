@@ -8,9 +8,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, ensure, Context, Result};
 use xshell::{cmd, Shell};
 
+use crate::artifact::{Artifact, ArtifactKind};
 use crate::config::Config;
 use crate::flags;
-use crate::release_assets::{Asset, AssetKind, Inventory};
+use crate::release_assets::Inventory;
+use crate::util::{human_size, shell_quote};
 use crate::wheel::{Arch, PlatformTag};
 
 /// What GitHub already holds for the tag (a rerun resumes a draft, never touches a release).
@@ -23,10 +25,10 @@ pub enum Existing {
 
 impl flags::GithubRelease {
     pub fn run(self, sh: &Shell, cfg: &Config) -> Result<()> {
-        let version = &cfg.version;
-        check_tag(&self.tag, version)?;
-        let inventory = crate::release_gate::open(&self.dist, version)?;
-        let notes = render_notes(version, &inventory);
+        let inventory = crate::release_gate::open(&self.dist, &cfg.version)?;
+        let version = cfg.version.to_string();
+        check_tag(&self.tag, &version)?;
+        let notes = render_notes(&version, &inventory);
         let notes_file = crate::project_root()
             .join("target/github-release")
             .join(format!("notes-{}.md", self.tag));
@@ -181,7 +183,10 @@ pub fn render_notes(version: &str, inventory: &Inventory) -> String {
     let _ = writeln!(notes, "| platform | target | file | size |");
     let _ = writeln!(notes, "|---|---|---|---|");
     for artifact in &inventory.manifest.artifacts {
-        let asset = inventory.assets.iter().find(|a| a.name == artifact.file);
+        let asset = inventory
+            .assets
+            .iter()
+            .find(|a| a.name() == artifact.file());
         let platform = asset.map_or_else(|| "?".to_string(), platform_label);
         let target = artifact
             .target
@@ -190,7 +195,7 @@ pub fn render_notes(version: &str, inventory: &Inventory) -> String {
         let _ = writeln!(
             notes,
             "| {platform} | {target} | `{}` | {} |",
-            artifact.file,
+            artifact.file(),
             human_size(artifact.size)
         );
     }
@@ -215,16 +220,12 @@ fn ensure_newline(text: &str) -> String {
 }
 
 /// A reader's name for what a file runs on, from its wheel tag.
-fn platform_label(asset: &Asset) -> String {
-    let AssetKind::Wheel(wheel) = &asset.kind else {
+fn platform_label(asset: &Artifact) -> String {
+    let ArtifactKind::Wheel(wheel) = &asset.kind else {
         return "source (builds the sidecar with Rust)".to_string();
     };
-    let Some(tag) = wheel
-        .platform_tags
-        .first()
-        .and_then(|t| PlatformTag::parse(t).ok())
-    else {
-        return wheel.platform_tags.join(".");
+    let Some(tag) = wheel.platforms().first().cloned() else {
+        return wheel.tags.platform.to_string();
     };
     match tag {
         PlatformTag::Manylinux { glibc, arch, .. } => {
@@ -241,21 +242,18 @@ fn platform_label(asset: &Asset) -> String {
     }
 }
 
-fn human_size(bytes: u64) -> String {
-    if bytes >= 1000 * 1024 {
-        format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
-    } else {
-        format!("{:.1} KiB", bytes as f64 / 1024.0)
-    }
-}
-
 /// What `--dry-run` prints: the assets, the notes and the exact `gh` commands.
-pub fn render_plan(tag: &str, assets: &[Asset], notes: &str, commands: &[Vec<String>]) -> String {
+pub fn render_plan(
+    tag: &str,
+    assets: &[Artifact],
+    notes: &str,
+    commands: &[Vec<String>],
+) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "GitHub Release {tag} (dry run: gh is not called)\n");
     let _ = writeln!(out, "assets ({}):", assets.len());
     for asset in assets {
-        let _ = writeln!(out, "  {}", asset.name);
+        let _ = writeln!(out, "  {}", asset.name());
     }
     let _ = writeln!(out, "\nnotes:\n{notes}");
     let _ = writeln!(out, "commands:");
@@ -264,16 +262,6 @@ pub fn render_plan(tag: &str, assets: &[Asset], notes: &str, commands: &[Vec<Str
         let _ = writeln!(out, "  gh {}", shown.join(" "));
     }
     out
-}
-
-/// Quotes a word for display the way a shell would need it.
-fn shell_quote(word: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:+@%,".contains(c);
-    if !word.is_empty() && word.chars().all(plain) {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
 }
 
 #[cfg(test)]
@@ -365,7 +353,8 @@ mod tests {
     fn notes_carry_version_platforms_and_every_checksum() {
         let dir = scratch("notes");
         fake_dist(&dir, "2.0.0");
-        let inventory = Inventory::load(&dir, "2.0.0").unwrap();
+        let inventory =
+            Inventory::load(&dir, &crate::wheel::Version::parse("2.0.0").unwrap()).unwrap();
         let notes = render_notes("2.0.0", &inventory);
         assert!(notes.starts_with("# mcp-sidecar 2.0.0\n"), "{notes}");
         assert!(notes.contains("pip install mcp-sidecar==2.0.0"));
@@ -397,7 +386,8 @@ mod tests {
     fn the_dry_run_plan_lists_exactly_the_assets() {
         let dir = scratch("plan");
         fake_dist(&dir, "2.0.0");
-        let inventory = Inventory::load(&dir, "2.0.0").unwrap();
+        let inventory =
+            Inventory::load(&dir, &crate::wheel::Version::parse("2.0.0").unwrap()).unwrap();
         let paths: Vec<PathBuf> = inventory.assets.iter().map(|a| a.path.clone()).collect();
         let commands =
             gh_commands("v2.0.0", "t", Path::new("n.md"), &paths, Existing::Absent).unwrap();
@@ -409,7 +399,7 @@ mod tests {
             .take_while(|l| l.starts_with("  "))
             .map(str::trim)
             .collect();
-        let names: Vec<&str> = inventory.assets.iter().map(|a| a.name.as_str()).collect();
+        let names: Vec<String> = inventory.assets.iter().map(|a| a.name()).collect();
         assert_eq!(listed, names);
         assert!(plan.contains("assets (7):"));
         assert!(plan.contains("gh release edit v2.0.0 --draft=false"));

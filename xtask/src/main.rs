@@ -1,5 +1,6 @@
 //! `cargo xtask`: parses flags and hands each command to its own module.
 
+mod artifact;
 mod atomic;
 mod bench;
 mod build;
@@ -21,6 +22,7 @@ mod target;
 mod test;
 mod tidy;
 mod toolchain;
+mod util;
 mod wheel;
 
 use std::path::{Path, PathBuf};

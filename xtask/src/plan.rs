@@ -10,15 +10,16 @@ use xshell::Shell;
 use crate::config::Config;
 use crate::flags::{self, Builder};
 use crate::target::{BuilderKind, Host, Target};
+use crate::wheel::{Platforms, WheelFilename};
 
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Debug, Serialize)]
 pub struct MatrixEntry {
     pub runner: String,
     pub triple: String,
     pub build_triple: String,
     pub builder: BuilderKind,
-    pub tag: String,
-    pub wheel: String,
+    pub tag: Platforms,
+    pub wheel: WheelFilename,
     pub artifact: String,
 }
 
@@ -44,7 +45,11 @@ impl flags::Plan {
         for e in &matrix.include {
             println!(
                 "{:<26} {:<15} {:<7} {:<44} {}",
-                e.triple, e.runner, e.builder, e.tag, e.artifact
+                e.triple,
+                e.runner,
+                e.builder,
+                e.tag.to_string(),
+                e.artifact
             );
         }
         Ok(())
@@ -64,10 +69,10 @@ pub fn matrix(cfg: &Config) -> Result<Matrix> {
             let t = Target::derive(cfg, triple, &host, Builder::Auto)?;
             Ok(MatrixEntry {
                 runner: runner.clone(),
+                tag: t.wheel.tags.platform.clone(),
                 triple: t.triple,
                 build_triple: t.build_triple,
                 builder: t.builder,
-                tag: t.platform_tags.join("."),
                 wheel: t.wheel,
                 artifact: t.artifact,
             })
@@ -90,7 +95,10 @@ mod tests {
             (linux.runner.as_str(), linux.builder),
             ("ubuntu-latest", BuilderKind::Zig)
         );
-        assert_eq!(linux.tag, "manylinux_2_17_x86_64.manylinux2014_x86_64");
+        assert_eq!(
+            linux.tag.to_string(),
+            "manylinux_2_17_x86_64.manylinux2014_x86_64"
+        );
         let win = row("x86_64-pc-windows-msvc");
         assert_eq!(
             (win.runner.as_str(), win.build_triple.as_str(), win.builder),
@@ -106,7 +114,7 @@ mod tests {
             (arm.runner.as_str(), arm.builder),
             ("macos-14", BuilderKind::Native)
         );
-        assert_eq!(arm.tag, "macosx_11_0_arm64");
+        assert_eq!(arm.tag.to_string(), "macosx_11_0_arm64");
         let mut names: Vec<&str> = m.include.iter().map(|e| e.artifact.as_str()).collect();
         names.sort();
         names.dedup();

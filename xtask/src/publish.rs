@@ -192,7 +192,7 @@ pub fn files_to_upload(
     );
     Ok(inventory
         .distributions()
-        .filter(|a| matches!(on_index.get(&a.name), None | Some(OnIndex::New)))
+        .filter(|a| matches!(on_index.get(&a.name()), None | Some(OnIndex::New)))
         .map(|a| a.path.clone())
         .collect())
 }
@@ -254,7 +254,7 @@ pub fn render_dry_run(
     let files: Vec<_> = inventory.distributions().collect();
     let new = files
         .iter()
-        .filter(|a| matches!(on_index.get(&a.name), None | Some(OnIndex::New)))
+        .filter(|a| matches!(on_index.get(&a.name()), None | Some(OnIndex::New)))
         .count();
     let _ = writeln!(
         out,
@@ -263,13 +263,20 @@ pub fn render_dry_run(
     );
     for asset in files {
         let size = std::fs::metadata(&asset.path).map(|m| m.len()).unwrap_or(0);
-        let sha = inventory.sums.get(&asset.name).map_or("?", String::as_str);
-        let fate = match on_index.get(&asset.name) {
+        let sha = inventory
+            .sums
+            .get(&asset.name())
+            .map_or("?", String::as_str);
+        let fate = match on_index.get(&asset.name()) {
             None | Some(OnIndex::New) => "upload",
             Some(OnIndex::Same | OnIndex::Present) => "skip (already on the index)",
             Some(OnIndex::Different) => "REFUSED (the index holds other bytes)",
         };
-        let _ = writeln!(out, "  {}  {size} bytes  sha256 {sha}  {fate}", asset.name);
+        let _ = writeln!(
+            out,
+            "  {}  {size} bytes  sha256 {sha}  {fate}",
+            asset.name()
+        );
     }
     let source = match credentials {
         Some(Credentials::Environment) => {
@@ -354,7 +361,8 @@ mod tests {
         ));
         let dir = scratch("publish-dry-run");
         fake_dist(&dir, "3.0.0");
-        let inventory = Inventory::load(&dir, "3.0.0").unwrap();
+        let inventory =
+            Inventory::load(&dir, &crate::wheel::Version::parse("3.0.0").unwrap()).unwrap();
         for creds in [
             Some(Credentials::Environment),
             Some(Credentials::TrustedPublishing),
@@ -377,7 +385,8 @@ mod tests {
     fn the_dry_run_names_every_distribution_and_its_fate() {
         let dir = scratch("publish-list");
         fake_dist(&dir, "3.0.0");
-        let inventory = Inventory::load(&dir, "3.0.0").unwrap();
+        let inventory =
+            Inventory::load(&dir, &crate::wheel::Version::parse("3.0.0").unwrap()).unwrap();
         let sdist = "mcp_sidecar-3.0.0.tar.gz".to_string();
         let on_index: BTreeMap<String, OnIndex> = [(sdist.clone(), OnIndex::Same)].into();
         let text = render_dry_run(PYPI_UPLOAD_URL, &inventory, &on_index, None);
@@ -404,7 +413,8 @@ mod tests {
     fn skip_identical_refuse_different() {
         let dir = scratch("publish-skip");
         fake_dist(&dir, "3.0.0");
-        let inventory = Inventory::load(&dir, "3.0.0").unwrap();
+        let inventory =
+            Inventory::load(&dir, &crate::wheel::Version::parse("3.0.0").unwrap()).unwrap();
         let win = "mcp_sidecar-3.0.0-py3-none-win_amd64.whl".to_string();
         let same: BTreeMap<String, OnIndex> = [(win.clone(), OnIndex::Same)].into();
         let upload = files_to_upload(&inventory, &same, "u").unwrap();

@@ -112,15 +112,11 @@ impl Venv {
     }
 
     pub fn python(&self) -> PathBuf {
-        self.bin("python")
+        crate::util::venv_python(&self.dir)
     }
 
     /// A console script installed in the venv (`pytest`, `twine`, …).
     pub fn bin(&self, name: &str) -> PathBuf {
-        if cfg!(windows) {
-            self.dir.join("Scripts").join(format!("{name}.exe"))
-        } else {
-            self.dir.join("bin").join(name)
-        }
+        crate::util::venv_bin(&self.dir, name)
     }
 }

@@ -5,87 +5,25 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::checksums::{self, Artifact, Manifest};
-use crate::wheel::WheelFilename;
 use anyhow::{bail, ensure, Context, Result};
 
-pub const SUMS: &str = checksums::SUMS_FILE;
-pub const MANIFEST: &str = checksums::MANIFEST_FILE;
+use crate::artifact::{list_release_dir, Artifact, ArtifactKind, MANIFEST_FILE, SUMS_FILE};
+use crate::checksums::{self, Manifest, ManifestEntry};
+use crate::wheel::Version;
 
-/// What one file in `dist/` is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AssetKind {
-    Wheel(WheelFilename),
-    Sdist,
-    Sums,
-    Manifest,
-}
+pub const SUMS: &str = SUMS_FILE;
+pub const MANIFEST: &str = MANIFEST_FILE;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Asset {
-    pub path: PathBuf,
-    pub name: String,
-    pub kind: AssetKind,
-}
-
-impl Asset {
-    /// Wheels and the sdist: what twine uploads.
-    pub fn is_distribution(&self) -> bool {
-        matches!(self.kind, AssetKind::Wheel(_) | AssetKind::Sdist)
-    }
-}
-
-/// Every asset in `dist/`, sorted by name, plus the parsed checksums and manifest.
+/// Every file in `dist/`, sorted by name, plus the parsed checksums and manifest.
 #[derive(Debug)]
 pub struct Inventory {
     pub dir: PathBuf,
-    pub assets: Vec<Asset>,
+    pub assets: Vec<Artifact>,
     /// The `SHA256SUMS` text as written (the release notes quote it verbatim).
     pub sums_text: String,
     /// File name → lowercase hex sha256, from `SHA256SUMS`.
     pub sums: BTreeMap<String, String>,
     pub manifest: Manifest,
-}
-
-/// Classifies a file name in `dist/`; `None` for names that have no place in a release.
-pub fn classify(name: &str) -> Option<AssetKind> {
-    match name {
-        SUMS => Some(AssetKind::Sums),
-        MANIFEST => Some(AssetKind::Manifest),
-        _ if name.ends_with(".whl") => WheelFilename::parse(name).ok().map(AssetKind::Wheel),
-        _ if name.ends_with(".tar.gz") => Some(AssetKind::Sdist),
-        _ => None,
-    }
-}
-
-/// Lists `dir`: every visible entry must be a release asset (temp files start with a dot).
-pub fn list(dir: &Path) -> Result<Vec<Asset>> {
-    let entries = fs::read_dir(dir)
-        .with_context(|| format!("listing {} (run `cargo xtask dist`)", dir.display()))?;
-    let mut assets = Vec::new();
-    for entry in entries {
-        let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
-            continue;
-        }
-        let path = entry.path();
-        ensure!(
-            path.is_file(),
-            "{} is not a file: dist/ holds only release assets",
-            path.display()
-        );
-        let kind = classify(&name).with_context(|| {
-            format!(
-                "unexpected file {} in {}: a release is exactly the wheels, the sdist, {SUMS} and {MANIFEST}",
-                name,
-                dir.display()
-            )
-        })?;
-        assets.push(Asset { path, name, kind });
-    }
-    assets.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(assets)
 }
 
 /// Parses `sha256sum` output: `HEX  NAME` (text mode) or `HEX *NAME` (binary mode).
@@ -125,8 +63,8 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 impl Inventory {
     /// Lists `dir` and proves the pieces agree: one version, `SHA256SUMS` covering exactly the
     /// wheels and sdist with matching hashes, and the manifest naming the same files.
-    pub fn load(dir: &Path, version: &str) -> Result<Inventory> {
-        let assets = list(dir)?;
+    pub fn load(dir: &Path, version: &Version) -> Result<Inventory> {
+        let assets = list_release_dir(dir)?;
         let sums_text = fs::read_to_string(dir.join(SUMS))
             .with_context(|| format!("reading {}", dir.join(SUMS).display()))?;
         let sums = parse_sums(&sums_text)?;
@@ -143,63 +81,60 @@ impl Inventory {
         Ok(inventory)
     }
 
-    pub fn distributions(&self) -> impl Iterator<Item = &Asset> {
-        self.assets.iter().filter(|a| a.is_distribution())
+    pub fn distributions(&self) -> impl Iterator<Item = &Artifact> {
+        self.assets.iter().filter(|a| a.kind.is_distribution())
     }
 
-    fn verify(&self, version: &str) -> Result<()> {
-        let dists: Vec<&Asset> = self.distributions().collect();
+    fn verify(&self, version: &Version) -> Result<()> {
+        let dists: Vec<&Artifact> = self.distributions().collect();
         ensure!(
-            dists.iter().any(|a| matches!(a.kind, AssetKind::Wheel(_))),
+            dists
+                .iter()
+                .any(|a| matches!(a.kind, ArtifactKind::Wheel(_))),
             "no wheels in {}",
             self.dir.display()
         );
-        let sdists = dists.iter().filter(|a| a.kind == AssetKind::Sdist).count();
+        let sdists = dists
+            .iter()
+            .filter(|a| matches!(a.kind, ArtifactKind::Sdist(_)))
+            .count();
         ensure!(
             sdists == 1,
             "expected one sdist in {}, found {sdists}",
             self.dir.display()
         );
         for asset in &dists {
-            let file_version = match &asset.kind {
-                AssetKind::Wheel(w) => Some(w.version.as_str()),
-                _ => asset
-                    .name
-                    .strip_suffix(".tar.gz")
-                    .and_then(|stem| stem.rsplit_once('-'))
-                    .map(|(_, v)| v),
-            };
             ensure!(
-                file_version == Some(version),
+                asset.kind.version() == Some(version),
                 "{} is not version {version}",
-                asset.name
+                asset.kind
             );
         }
-        let listed: Vec<&str> = self.sums.keys().map(String::as_str).collect();
-        let present: Vec<&str> = dists.iter().map(|a| a.name.as_str()).collect();
+        let listed: Vec<String> = self.sums.keys().cloned().collect();
+        let present: Vec<String> = dists.iter().map(|a| a.name()).collect();
         ensure!(
             listed == present,
             "{SUMS} lists {listed:?} but dist/ holds {present:?}"
         );
         for asset in &dists {
             let actual = sha256_file(&asset.path)?;
-            let expected = &self.sums[&asset.name];
+            let expected = &self.sums[&asset.name()];
             ensure!(
                 &actual == expected,
                 "{} has sha256 {actual}, but {SUMS} says {expected}",
-                asset.name
+                asset.kind
             );
         }
         ensure!(
-            self.manifest.version == version,
+            self.manifest.version == *version,
             "{MANIFEST} says version {}, the workspace says {version}",
             self.manifest.version
         );
-        let mut in_manifest: Vec<&str> = self
+        let mut in_manifest: Vec<String> = self
             .manifest
             .artifacts
             .iter()
-            .map(|a| a.file.as_str())
+            .map(ManifestEntry::file)
             .collect();
         in_manifest.sort_unstable();
         ensure!(
@@ -214,7 +149,7 @@ impl Inventory {
 /// (as `download-artifact` lays them out), each with wheels, SHA256SUMS and dist-manifest.json —
 /// verified against their own checksums and copied into `out`. Returns the wheel entries for
 /// the merged manifest; the sdist and the final SHA256SUMS are the assembling run's to write.
-pub fn collect_parts(parts: &Path, out: &Path, version: &str) -> Result<Vec<Artifact>> {
+pub fn collect_parts(parts: &Path, out: &Path, version: &Version) -> Result<Vec<ManifestEntry>> {
     let mut dirs: Vec<PathBuf> = fs::read_dir(parts)
         .with_context(|| format!("listing {}", parts.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -229,12 +164,12 @@ pub fn collect_parts(parts: &Path, out: &Path, version: &str) -> Result<Vec<Arti
         "no {MANIFEST} in {} or its sub-folders",
         parts.display()
     );
-    let mut wheels: Vec<Artifact> = Vec::new();
+    let mut wheels: Vec<ManifestEntry> = Vec::new();
     for dir in dirs {
         let manifest = checksums::read_manifest(&dir)?
             .with_context(|| format!("{} has no {MANIFEST}", dir.display()))?;
         ensure!(
-            manifest.version == version,
+            manifest.version == *version,
             "{} holds version {}, the workspace is {version}",
             dir.display(),
             manifest.version
@@ -244,32 +179,36 @@ pub fn collect_parts(parts: &Path, out: &Path, version: &str) -> Result<Vec<Arti
             &fs::read_to_string(&sums_path)
                 .with_context(|| format!("reading {}", sums_path.display()))?,
         )?;
-        for artifact in manifest.artifacts.into_iter().filter(|a| a.kind == "wheel") {
-            let path = dir.join(&artifact.file);
+        for artifact in manifest
+            .artifacts
+            .into_iter()
+            .filter(|a| a.kind.wheel().is_some())
+        {
+            let file = artifact.file();
+            let path = dir.join(&file);
             let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
             let sha = checksums::sha256_hex(&bytes);
             ensure!(
-                sha == artifact.sha256 && sums.get(&artifact.file) == Some(&sha),
+                sha == artifact.sha256 && sums.get(&file) == Some(&sha),
                 "{} has sha256 {sha}, which its {MANIFEST} or {SUMS} does not record",
                 path.display()
             );
             let clash = wheels.iter().find(|w| {
-                w.file == artifact.file || (w.target.is_some() && w.target == artifact.target)
+                w.kind == artifact.kind || (w.target.is_some() && w.target == artifact.target)
             });
             if let Some(other) = clash {
                 bail!(
-                    "two parts carry {} / {:?}: {} and {}",
-                    artifact.file,
+                    "two parts carry {file} / {:?}: {} and {}",
                     artifact.target,
-                    other.file,
+                    other.kind,
                     path.display()
                 );
             }
-            crate::atomic::write(&out.join(&artifact.file), &bytes)?;
+            crate::atomic::write(&out.join(&file), &bytes)?;
             wheels.push(artifact);
         }
     }
-    wheels.sort_by(|a, b| a.file.cmp(&b.file));
+    wheels.sort_by_key(ManifestEntry::file);
     Ok(wheels)
 }
 
@@ -278,7 +217,9 @@ pub fn collect_parts(parts: &Path, out: &Path, version: &str) -> Result<Vec<Arti
 pub mod fixture {
     use std::path::{Path, PathBuf};
 
-    use crate::checksums::{self, Artifact, Manifest};
+    use crate::artifact::ArtifactKind;
+    use crate::checksums::{self, Manifest, ManifestEntry};
+    use crate::wheel::Version;
 
     pub const WHEELS: [(&str, &str); 4] = [
         (
@@ -298,85 +239,62 @@ pub mod fixture {
         dir
     }
 
-    /// One matrix job's output: its wheel, SHA256SUMS and manifest.
-    pub fn fake_part(dir: &Path, version: &str, tag: &str, target: &str) {
-        let file = format!("mcp_sidecar-{version}-py3-none-{tag}.whl");
-        let bytes = format!("wheel for {target}").into_bytes();
-        std::fs::write(dir.join(&file), &bytes).unwrap();
-        let artifact = Artifact {
-            kind: "wheel".into(),
-            target: Some(target.into()),
+    pub fn v(s: &str) -> Version {
+        Version::parse(s).unwrap()
+    }
+
+    /// Writes `file` into `dir` with made-up bytes and returns its manifest entry.
+    fn fake_file(dir: &Path, file: &str, target: Option<&str>, builder: &str) -> ManifestEntry {
+        let bytes = format!("contents of {file}").into_bytes();
+        std::fs::write(dir.join(file), &bytes).unwrap();
+        ManifestEntry {
+            kind: ArtifactKind::parse(file).unwrap(),
+            target: target.map(String::from),
             build_target: None,
-            tag: Some(tag.into()),
             size: bytes.len() as u64,
             sha256: checksums::sha256_hex(&bytes),
             binary_sha256: None,
-            builder: "native".into(),
-            file,
-        };
-        let artifacts = vec![artifact];
+            builder: builder.into(),
+        }
+    }
+
+    fn write_index(dir: &Path, version: &str, commit: Option<&str>, artifacts: Vec<ManifestEntry>) {
         std::fs::write(dir.join(super::SUMS), checksums::sha256sums(&artifacts)).unwrap();
         let manifest = Manifest {
-            version: version.into(),
-            commit: None,
+            version: v(version),
+            commit: commit.map(String::from),
             artifacts,
         };
-        std::fs::write(
-            dir.join(super::MANIFEST),
-            checksums::manifest_json(&manifest).unwrap(),
-        )
-        .unwrap();
+        let json = checksums::manifest_json(&manifest).unwrap();
+        std::fs::write(dir.join(super::MANIFEST), json).unwrap();
+    }
+
+    /// One matrix job's output: its wheel, SHA256SUMS and manifest.
+    pub fn fake_part(dir: &Path, version: &str, tag: &str, target: &str) {
+        let file = format!("mcp_sidecar-{version}-py3-none-{tag}.whl");
+        let entry = fake_file(dir, &file, Some(target), "native");
+        write_index(dir, version, None, vec![entry]);
     }
 
     /// Four wheels, an sdist, SHA256SUMS and a manifest, all agreeing on `version`.
     pub fn fake_dist(dir: &Path, version: &str) {
-        let mut artifacts = Vec::new();
-        let mut add = |file: String, target: Option<&str>, tag: Option<&str>| {
-            let bytes = format!("contents of {file}").into_bytes();
-            std::fs::write(dir.join(&file), &bytes).unwrap();
-            artifacts.push(Artifact {
-                kind: if tag.is_some() { "wheel" } else { "sdist" }.into(),
-                target: target.map(String::from),
-                build_target: None,
-                tag: tag.map(String::from),
-                size: bytes.len() as u64,
-                sha256: checksums::sha256_hex(&bytes),
-                binary_sha256: None,
-                builder: if tag.is_some() {
-                    "zig"
-                } else {
-                    "maturin-sdist"
-                }
-                .into(),
-                file,
-            });
-        };
-        for (tag, target) in WHEELS {
-            add(
-                format!("mcp_sidecar-{version}-py3-none-{tag}.whl"),
-                Some(target),
-                Some(tag),
-            );
-        }
-        add(format!("mcp_sidecar-{version}.tar.gz"), None, None);
-        artifacts.sort_by(|a, b| a.file.cmp(&b.file));
-        std::fs::write(dir.join(super::SUMS), checksums::sha256sums(&artifacts)).unwrap();
-        let manifest = Manifest {
-            version: version.into(),
-            commit: Some("0123abcd".into()),
-            artifacts,
-        };
-        std::fs::write(
-            dir.join(super::MANIFEST),
-            checksums::manifest_json(&manifest).unwrap(),
-        )
-        .unwrap();
+        let mut artifacts: Vec<ManifestEntry> = WHEELS
+            .iter()
+            .map(|(tag, target)| {
+                let file = format!("mcp_sidecar-{version}-py3-none-{tag}.whl");
+                fake_file(dir, &file, Some(target), "zig")
+            })
+            .collect();
+        let sdist = format!("mcp_sidecar-{version}.tar.gz");
+        artifacts.push(fake_file(dir, &sdist, None, "maturin-sdist"));
+        artifacts.sort_by_key(ManifestEntry::file);
+        write_index(dir, version, Some("0123abcd"), artifacts);
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::fixture::{fake_dist, scratch};
+    use super::fixture::{fake_dist, scratch, v};
     use super::*;
 
     #[test]
@@ -384,11 +302,11 @@ mod tests {
         let dir = scratch("load");
         fake_dist(&dir, "1.2.3");
         std::fs::write(dir.join(".tmp-1-partial.whl"), b"in flight").unwrap();
-        let inv = Inventory::load(&dir, "1.2.3").unwrap();
-        let names: Vec<&str> = inv.assets.iter().map(|a| a.name.as_str()).collect();
+        let inv = Inventory::load(&dir, &v("1.2.3")).unwrap();
+        let names: Vec<String> = inv.assets.iter().map(Artifact::name).collect();
         assert_eq!(names.len(), 7, "{names:?}");
         assert!(names.windows(2).all(|w| w[0] < w[1]));
-        assert!(names.contains(&SUMS) && names.contains(&MANIFEST));
+        assert!(names.iter().any(|n| n == SUMS) && names.iter().any(|n| n == MANIFEST));
         assert_eq!(inv.distributions().count(), 5);
         assert_eq!(inv.sums.len(), 5);
     }
@@ -398,7 +316,9 @@ mod tests {
         let stray = scratch("stray");
         fake_dist(&stray, "1.2.3");
         std::fs::write(stray.join("notes.txt"), b"x").unwrap();
-        let err = Inventory::load(&stray, "1.2.3").unwrap_err().to_string();
+        let err = Inventory::load(&stray, &v("1.2.3"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unexpected file notes.txt"), "{err}");
 
         let tampered = scratch("tampered");
@@ -408,12 +328,16 @@ mod tests {
             b"changed",
         )
         .unwrap();
-        let err = Inventory::load(&tampered, "1.2.3").unwrap_err().to_string();
+        let err = Inventory::load(&tampered, &v("1.2.3"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("win_amd64.whl has sha256"), "{err}");
 
         let other = scratch("version");
         fake_dist(&other, "1.2.3");
-        let err = Inventory::load(&other, "1.2.4").unwrap_err().to_string();
+        let err = Inventory::load(&other, &v("1.2.4"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("is not version 1.2.4"), "{err}");
 
         let unlisted = scratch("unlisted");
@@ -423,7 +347,9 @@ mod tests {
             b"new",
         )
         .unwrap();
-        let err = Inventory::load(&unlisted, "1.2.3").unwrap_err().to_string();
+        let err = Inventory::load(&unlisted, &v("1.2.3"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("SHA256SUMS lists"), "{err}");
     }
 
@@ -447,17 +373,17 @@ mod tests {
             fixture::fake_part(&part, "1.0.0", tag, target);
         }
         let out = scratch("parts-out");
-        let wheels = collect_parts(&parts, &out, "1.0.0").unwrap();
+        let wheels = collect_parts(&parts, &out, &v("1.0.0")).unwrap();
         assert_eq!(wheels.len(), 4);
         assert_eq!(file_names(&out).len(), 4);
-        assert!(collect_parts(&parts, &scratch("parts-v"), "2.0.0").is_err());
+        assert!(collect_parts(&parts, &scratch("parts-v"), &v("2.0.0")).is_err());
         let first = parts.join(format!("dist-{}", fixture::WHEELS[0].1));
         let wheel = file_names(&first)
             .into_iter()
             .find(|n| n.ends_with(".whl"))
             .unwrap();
         std::fs::write(first.join(&wheel), b"tampered").unwrap();
-        let err = collect_parts(&parts, &scratch("parts-bad"), "1.0.0")
+        let err = collect_parts(&parts, &scratch("parts-bad"), &v("1.0.0"))
             .unwrap_err()
             .to_string();
         assert!(err.contains("does not record"), "{err}");
@@ -470,17 +396,5 @@ mod tests {
             .collect();
         names.sort();
         names
-    }
-
-    #[test]
-    fn classification() {
-        assert_eq!(classify(SUMS), Some(AssetKind::Sums));
-        assert_eq!(classify("mcp_sidecar-1.0.tar.gz"), Some(AssetKind::Sdist));
-        assert!(matches!(
-            classify("mcp_sidecar-1.0-py3-none-win_amd64.whl"),
-            Some(AssetKind::Wheel(_))
-        ));
-        assert_eq!(classify("broken.whl"), None);
-        assert_eq!(classify("build.log"), None);
     }
 }

@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use crate::release_assets::Inventory;
+use crate::wheel::Version;
 
 /// The release in `dist`, once it has passed the gate.
-pub fn open(dist: &Path, version: &str) -> Result<Inventory> {
+pub fn open(dist: &Path, version: &Version) -> Result<Inventory> {
     let inventory = Inventory::load(dist, version)
         .context("refusing to release: dist/ is not one consistent release")?;
     let files: Vec<PathBuf> = inventory.distributions().map(|a| a.path.clone()).collect();

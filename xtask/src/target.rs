@@ -116,10 +116,7 @@ pub struct Target {
     pub binary_path: PathBuf,
     /// `mcp_sidecar/_native/mcp-sidecar[.exe]` inside the wheel.
     pub binary_in_wheel: String,
-    pub wheel: String,
-    #[serde(skip)]
-    pub wheel_name: WheelFilename,
-    pub platform_tags: Vec<String>,
+    pub wheel: WheelFilename,
     pub expectation: BinaryExpectation,
     pub runner: Option<String>,
     /// Unique CI artifact name for this target's outputs.
@@ -132,13 +129,12 @@ impl Target {
         let (build_triple, fallback_note) = resolve_fallback(cfg, triple, release, host)?;
         let built = Triple::parse(&build_triple)?;
         let builder = resolve_builder(requested, &build_triple, built, host)?;
-        let floor = cfg.dist.glibc_floor()?;
+        let floor = cfg.dist.glibc_floor;
         let macos_min = match release.os {
             Os::Macos => Some(cfg.dist.macos_deployment_target(release.arch)?),
             _ => None,
         };
         let tags = platform_tags(release, floor, macos_min)?;
-        let tag_strings: Vec<String> = tags.iter().map(ToString::to_string).collect();
         let expectation = tags[0].expectation();
         let cargo_target = match (builder, built.os) {
             (BuilderKind::Zig, Os::Linux) => format!("{build_triple}.{floor}"),
@@ -149,7 +145,6 @@ impl Target {
             env.insert("MACOSX_DEPLOYMENT_TARGET".to_string(), min.to_string());
         }
         let exe = format!("{}{}", cfg.dist.binary, expectation.exe_suffix);
-        let wheel_name = WheelFilename::new(&cfg.project.name, &cfg.version, &tag_strings);
         Ok(Target {
             triple: triple.to_string(),
             binary_path: cfg
@@ -164,9 +159,7 @@ impl Target {
             cargo_target,
             env,
             macos_min,
-            wheel: wheel_name.to_string(),
-            wheel_name,
-            platform_tags: tag_strings,
+            wheel: WheelFilename::new(&cfg.name, &cfg.version, tags),
             expectation,
             runner: cfg.dist.runners.get(triple).cloned(),
             artifact: format!("dist-{triple}"),
@@ -322,19 +315,19 @@ mod tests {
         assert_eq!(l.builder, BuilderKind::Zig);
         assert_eq!(l.cargo_target, "x86_64-unknown-linux-gnu.2.17");
         assert_eq!(
-            l.wheel,
+            l.wheel.to_string(),
             "mcp_sidecar-0.1.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
-                .replace("0.1.0", &cfg.version)
+                .replace("0.1.0", &cfg.version.to_string())
         );
         assert!(l.env.is_empty());
 
         let x = by("x86_64-apple-darwin");
-        assert_eq!(x.platform_tags, ["macosx_10_12_x86_64"]);
+        assert_eq!(x.wheel.tags.platform.to_string(), "macosx_10_12_x86_64");
         assert_eq!(x.env["MACOSX_DEPLOYMENT_TARGET"], "10.12");
         assert_eq!(x.zig_macos_target().unwrap(), "x86_64-macos.10.12-none");
 
         let a = by("aarch64-apple-darwin");
-        assert_eq!(a.platform_tags, ["macosx_11_0_arm64"]);
+        assert_eq!(a.wheel.tags.platform.to_string(), "macosx_11_0_arm64");
         assert!(a.expectation.needs_code_signature);
         assert_eq!(a.zig_macos_target().unwrap(), "aarch64-macos.11.0-none");
 
@@ -345,7 +338,7 @@ mod tests {
             .binary_path
             .ends_with("x86_64-pc-windows-gnu/release/mcp-sidecar.exe"));
         assert_eq!(w.binary_in_wheel, "mcp_sidecar/_native/mcp-sidecar.exe");
-        assert_eq!(w.platform_tags, ["win_amd64"]);
+        assert_eq!(w.wheel.tags.platform.to_string(), "win_amd64");
     }
 
     #[test]

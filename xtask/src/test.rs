@@ -36,7 +36,7 @@ fn suite_fn(suite: Suite) -> SuiteFn {
         // Offline workflow checks: fast and independent of dist/, so CI runs them on their own.
         Suite::Workflows => |sh, _| release::run_workflows(sh),
         Suite::Release => release::run,
-        Suite::Freeze => |sh, _| freeze::run(sh),
+        Suite::Freeze => freeze::run,
     }
 }
 

@@ -3,12 +3,13 @@
 //! `--builder cross` needs. Every step says what it does.
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use xshell::{cmd, Shell};
 
 use crate::python_env::{find_interpreter, Venv, NEWEST};
+use crate::util::which;
 
 /// Pinned so two machines cross-compile with the same linker.
 const ZIGLANG: &str = "ziglang==0.17.1";
@@ -194,37 +195,4 @@ fn pip_install(sh: &Shell, venv: &Venv, packages: &[&str]) -> Result<()> {
             venv.dir.display()
         )
     })
-}
-
-/// The first executable called `name` on PATH.
-pub fn which(name: &str) -> Option<PathBuf> {
-    let exe = format!("{name}{}", std::env::consts::EXE_SUFFIX);
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(&exe))
-        .find(|p| is_executable(p))
-}
-
-fn is_executable(path: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        path.metadata()
-            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    }
-    #[cfg(not(unix))]
-    {
-        path.is_file()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn which_finds_sh_and_not_nonsense() {
-        #[cfg(unix)]
-        assert!(which("sh").is_some());
-        assert!(which("definitely-not-a-command-xtask").is_none());
-    }
 }

@@ -22,6 +22,7 @@ use crate::dist::{pack, PackInputs};
 use crate::flags::Builder;
 use crate::target::{self, Host};
 use crate::toolchain;
+use crate::wheel::PlatformTag;
 
 const WARM_GOAL: Duration = Duration::from_secs(5);
 const PACK_GOAL: Duration = Duration::from_millis(100);
@@ -47,7 +48,7 @@ pub fn run(sh: &Shell, cfg: &Config, json: bool) -> Result<()> {
     let targets = target::plan(cfg, &host, &[], Builder::Auto)?;
     let linux = targets
         .iter()
-        .find(|t| t.platform_tags[0].starts_with("manylinux"))
+        .find(|t| matches!(t.wheel.platforms()[0], PlatformTag::Manylinux { .. }))
         .context("no Linux target in the plan")?;
     let binary = fs::read(&linux.binary_path)
         .with_context(|| format!("reading {}", linux.binary_path.display()))?;

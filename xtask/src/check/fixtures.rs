@@ -152,7 +152,10 @@ pub fn binary(name: &str) -> Vec<u8> {
     }
     let key = format!(
         "{name}-{}",
-        &super::wheel_rules::b64_urlsafe_nopad(&h.finalize())[..12]
+        &base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            h.finalize()
+        )[..12]
     );
     let cached = fixture_dir().join(&key);
     let bytes = match std::fs::read(&cached) {

@@ -10,7 +10,7 @@ use tar::EntryType;
 use super::finding::{finding, Finding, Kind};
 use super::wheel_rules::{description_finding, header, parse_headers};
 use super::zip_rules::unsafe_path;
-use crate::wheel::normalize_dist_name;
+use crate::wheel::DistName;
 
 /// Decompressed bytes we are willing to walk (a source tree is a few MB).
 const MAX_UNPACKED: u64 = 1 << 30;
@@ -31,7 +31,7 @@ pub fn check(file_name: &str, bytes: &[u8]) -> Vec<Finding> {
         .split_once('-')
         .filter(|(n, v)| !n.is_empty() && !v.is_empty() && !v.contains('-'));
     match name_version {
-        Some((name, _)) if normalize_dist_name(name) == name => {}
+        Some((name, _)) if DistName::parse(name).is_ok_and(|n| n.file_form() == name) => {}
         _ => out.push(finding(
             Kind::SdistFilename,
             format!("`{file_name}` is not NAME-VERSION.tar.gz with a normalized name"),
@@ -138,7 +138,8 @@ fn pkg_info_matches(text: &str, name: &str, version: &str, path: &str, out: &mut
     }
     let pkg_name = header(&headers, "Name");
     let pkg_version = header(&headers, "Version");
-    if pkg_name.map(normalize_dist_name) != Some(normalize_dist_name(name))
+    let parsed = |n: &str| DistName::parse(n).ok();
+    if pkg_name.and_then(parsed) != parsed(name)
         || pkg_version.map(|v| v.replace('-', "_")).as_deref() != Some(version)
     {
         out.push(

@@ -3,12 +3,14 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use sha2::{Digest, Sha256};
-
 use super::binary::{self, BinaryFacts};
 use super::finding::{finding, Finding, Kind};
 use super::zip_rules::{self, Archive, Entry, ReadError, S_IFREG};
-use crate::wheel::{normalize_dist_name, BinaryExpectation, PlatformTag, Version2, WheelFilename};
+use crate::wheel::record::{self, RowError};
+use crate::wheel::{
+    BinaryExpectation, DistName, FilenameError, PlatformTag, RecordEntry, RecordHash, Version,
+    Version2, WheelFilename,
+};
 
 /// What the caller gets besides findings: the binaries found and how they measured up.
 #[derive(Debug, Default)]
@@ -21,6 +23,14 @@ pub fn check(file_name: &str, bytes: &[u8]) -> (Vec<Finding>, WheelSummary) {
     let mut summary = WheelSummary::default();
     let filename = match WheelFilename::parse(file_name) {
         Ok(f) => Some(f),
+        Err(e @ FilenameError::Tag { .. }) => {
+            out.push(finding(
+                Kind::WheelPlatformUnknown,
+                e.to_string(),
+                "manylinux_2_17_x86_64, macosx_10_12_x86_64, macosx_11_0_arm64 or win_amd64",
+            ));
+            None
+        }
         Err(e) => {
             out.push(finding(
                 Kind::WheelFilename,
@@ -60,32 +70,18 @@ pub fn check(file_name: &str, bytes: &[u8]) -> (Vec<Finding>, WheelSummary) {
     (out, summary)
 }
 
-/// Parses every platform alternative; reports unknown and PyPI-refused ones.
+/// Reports the platform alternatives PyPI would refuse.
 fn platform_tags(filename: &WheelFilename, out: &mut Vec<Finding>) -> Vec<PlatformTag> {
-    let mut tags = Vec::new();
-    if filename.is_pure() {
-        return tags;
-    }
-    for raw in &filename.platform_tags {
-        match PlatformTag::parse(raw) {
-            Ok(tag) => {
-                if let Some(why) = tag.pypi_refusal() {
-                    out.push(finding(
-                        Kind::WheelPlatformRefused,
-                        why,
-                        "a tag PyPI accepts (manylinux_*, macosx_X_Y with Y=0 for X>=11, win_*)",
-                    ));
-                }
-                tags.push(tag);
-            }
-            Err(e) => out.push(finding(
-                Kind::WheelPlatformUnknown,
-                e.to_string(),
-                "manylinux_2_17_x86_64, macosx_10_12_x86_64, macosx_11_0_arm64 or win_amd64",
-            )),
+    for tag in filename.platforms() {
+        if let Some(why) = tag.pypi_refusal() {
+            out.push(finding(
+                Kind::WheelPlatformRefused,
+                why,
+                "a tag PyPI accepts (manylinux_*, macosx_X_Y with Y=0 for X>=11, win_*)",
+            ));
         }
     }
-    tags
+    filename.platforms().to_vec()
 }
 
 /// Inflates every member once; a member that fails is reported and left out.
@@ -293,7 +289,7 @@ impl Wheel<'_, '_> {
         }
         if let Some(filename) = self.filename {
             let name = header(&headers, "Name");
-            if name.map(normalize_dist_name) != Some(normalize_dist_name(&filename.name)) {
+            if name.and_then(|n| DistName::parse(n).ok()).as_ref() != Some(&filename.name) {
                 out.push(
                     finding(
                         Kind::MetadataName,
@@ -307,8 +303,7 @@ impl Wheel<'_, '_> {
                 );
             }
             let version = header(&headers, "Version");
-            // The file name escapes `-` in versions as `_`.
-            if version.map(|v| v.replace('-', "_")) != Some(filename.version.clone()) {
+            if version.and_then(|v| Version::parse(v).ok()).as_ref() != Some(&filename.version) {
                 out.push(
                     finding(
                         Kind::MetadataVersion,
@@ -339,45 +334,32 @@ impl Wheel<'_, '_> {
         let Some(text) = self.required_text(&record_path, out) else {
             return;
         };
-        let mut rows: BTreeMap<String, (String, String)> = BTreeMap::new();
-        for (n, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
+        let mut rows: BTreeMap<String, Result<RecordEntry, RowError>> = BTreeMap::new();
+        for parsed in record::parse(&text) {
+            let (Some(path), row) = (parsed.path, parsed.row.clone()) else {
+                let why = parsed.row.err().map(|e| e.to_string()).unwrap_or_default();
+                out.push(
+                    finding(
+                        Kind::RecordMalformed,
+                        format!("line {}: {why}", parsed.line),
+                        "three CSV fields per row",
+                    )
+                    .member(&record_path),
+                );
                 continue;
-            }
-            let fields = match parse_csv_line(line) {
-                Some(f) if f.len() == 3 => f,
-                _ => {
-                    out.push(
-                        finding(
-                            Kind::RecordMalformed,
-                            format!(
-                                "line {}: \"{}\" is not path,hash,size",
-                                n + 1,
-                                line.escape_debug()
-                            ),
-                            "three CSV fields per row",
-                        )
-                        .member(&record_path),
-                    );
-                    continue;
-                }
-            };
-            let [path, hash, size]: [String; 3] = match fields.try_into() {
-                Ok(f) => f,
-                Err(_) => continue,
             };
             if rows.contains_key(&path) {
                 out.push(
                     finding(
                         Kind::RecordMalformed,
-                        format!("line {}: {path} is listed twice", n + 1),
+                        format!("line {}: {path} is listed twice", parsed.line),
                         "each file listed once",
                     )
                     .member(&record_path),
                 );
                 continue;
             }
-            rows.insert(path, (hash, size));
+            rows.insert(path, row);
         }
         for (i, entry) in self.archive.entries.iter().enumerate() {
             if entry.is_dir() || rows.contains_key(&entry.name) {
@@ -404,13 +386,16 @@ impl Wheel<'_, '_> {
                 .member(&entry.name),
             );
         }
-        for (path, (hash, size)) in &rows {
+        for (path, row) in &rows {
             if *path == record_path {
-                if !hash.is_empty() || !size.is_empty() {
+                let unhashed = row
+                    .as_ref()
+                    .is_ok_and(|r| r.hash.is_none() && r.size.is_none());
+                if !unhashed {
                     out.push(
                         finding(
                             Kind::RecordSelfHash,
-                            format!("RECORD's own row is `{path},{hash},{size}`"),
+                            format!("RECORD's own row is not `{path},,`"),
                             format!("`{path},,` (RECORD cannot hash itself)"),
                         )
                         .member(&record_path),
@@ -435,64 +420,64 @@ impl Wheel<'_, '_> {
             let Some(content) = self.contents[i].as_deref() else {
                 continue;
             };
-            self.record_row(path, hash, size, content, out);
+            record_row(path, row, content, out);
         }
     }
+}
 
-    fn record_row(
-        &self,
-        path: &str,
-        hash: &str,
-        size: &str,
-        content: &[u8],
-        out: &mut Vec<Finding>,
-    ) {
-        let expected = record_hash(content);
-        let well_formed = hash
-            .strip_prefix("sha256=")
-            .is_some_and(|d| d.len() == 43 && d.bytes().all(is_urlsafe_b64));
-        if !well_formed {
+/// One RECORD row against the member it names.
+fn record_row(
+    path: &str,
+    row: &Result<RecordEntry, RowError>,
+    content: &[u8],
+    out: &mut Vec<Finding>,
+) {
+    let expected = RecordHash::of(content);
+    let row = match row {
+        Ok(row) => row,
+        Err(e @ RowError::Hash(_)) => {
             out.push(
-                finding(
-                    Kind::RecordBadHash,
-                    format!(
-                        "hash `{hash}` is not sha256=<43 urlsafe base64 characters, no padding>"
-                    ),
-                    expected,
-                )
-                .member(path),
+                finding(Kind::RecordBadHash, e.to_string(), expected.to_string()).member(path),
             );
-        } else if hash != expected {
-            out.push(
-                finding(
-                    Kind::RecordHashMismatch,
-                    format!("RECORD says {hash}, the member hashes to {expected}"),
-                    expected,
-                )
-                .member(path),
-            );
+            return;
         }
-        match size.parse::<u64>() {
-            Ok(n) if n == content.len() as u64 => {}
-            Ok(n) => out.push(
-                finding(
-                    Kind::RecordSizeMismatch,
-                    format!("RECORD says {n} bytes, the member has {}", content.len()),
-                    content.len().to_string(),
-                )
-                .member(path),
-            ),
-            Err(_) => out.push(
-                finding(
-                    Kind::RecordMalformed,
-                    format!("size `{size}` is not a number"),
-                    content.len().to_string(),
-                )
-                .member(path),
-            ),
+        Err(e) => {
+            let fix = content.len().to_string();
+            out.push(finding(Kind::RecordMalformed, e.to_string(), fix).member(path));
+            return;
+        }
+    };
+    match row.hash {
+        Some(hash) if hash == expected => {}
+        Some(hash) => out.push(
+            finding(
+                Kind::RecordHashMismatch,
+                format!("RECORD says {hash}, the member hashes to {expected}"),
+                expected.to_string(),
+            )
+            .member(path),
+        ),
+        None => {
+            out.push(finding(Kind::RecordBadHash, "no hash", expected.to_string()).member(path))
         }
     }
+    match row.size {
+        Some(n) if n == content.len() as u64 => {}
+        Some(n) => out.push(
+            finding(
+                Kind::RecordSizeMismatch,
+                format!("RECORD says {n} bytes, the member has {}", content.len()),
+                content.len().to_string(),
+            )
+            .member(path),
+        ),
+        None => out.push(
+            finding(Kind::RecordMalformed, "no size", content.len().to_string()).member(path),
+        ),
+    }
+}
 
+impl Wheel<'_, '_> {
     /// Rule 3, then rule 4 on the binary it finds.
     fn payload(&self, out: &mut Vec<Finding>, summary: &mut WheelSummary) {
         let natives: Vec<(usize, &Entry)> = self
@@ -690,108 +675,14 @@ pub fn parse_headers(text: &str) -> (Vec<(String, String)>, String) {
     (headers, lines.collect())
 }
 
-/// One CSV row as RECORD writers produce it (fields may be double-quoted, `""` escapes a quote).
-fn parse_csv_line(line: &str) -> Option<Vec<String>> {
-    let line = line.trim_end_matches('\r');
-    let mut fields = Vec::new();
-    let mut chars = line.chars().peekable();
-    loop {
-        let mut field = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            loop {
-                match chars.next()? {
-                    '"' if chars.peek() == Some(&'"') => {
-                        chars.next();
-                        field.push('"');
-                    }
-                    '"' => break,
-                    c => field.push(c),
-                }
-            }
-            match chars.next() {
-                None => {
-                    fields.push(field);
-                    return Some(fields);
-                }
-                Some(',') => {}
-                Some(_) => return None,
-            }
-        } else {
-            loop {
-                match chars.next() {
-                    None => {
-                        fields.push(field);
-                        return Some(fields);
-                    }
-                    Some(',') => break,
-                    Some('"') => return None,
-                    Some(c) => field.push(c),
-                }
-            }
-        }
-        fields.push(field);
-    }
-}
-
-fn is_urlsafe_b64(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
-}
-
 /// `sha256=<urlsafe base64 without padding>`, the RECORD hash form.
 pub fn record_hash(content: &[u8]) -> String {
-    format!("sha256={}", b64_urlsafe_nopad(&Sha256::digest(content)))
-}
-
-pub fn b64_urlsafe_nopad(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        let chars = chunk.len() + 1;
-        for i in 0..chars {
-            out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-        }
-    }
-    out
+    RecordHash::of(content).to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_known_vectors() {
-        assert_eq!(b64_urlsafe_nopad(b""), "");
-        assert_eq!(b64_urlsafe_nopad(b"f"), "Zg");
-        assert_eq!(b64_urlsafe_nopad(b"fo"), "Zm8");
-        assert_eq!(b64_urlsafe_nopad(b"foo"), "Zm9v");
-        assert_eq!(b64_urlsafe_nopad(&[0xfb, 0xff]), "-_8");
-        // sha256("") as pip writes it.
-        assert_eq!(
-            record_hash(b""),
-            "sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"
-        );
-    }
-
-    #[test]
-    fn csv_rows() {
-        assert_eq!(
-            parse_csv_line("a/b.py,sha256=x,12").unwrap(),
-            ["a/b.py", "sha256=x", "12"]
-        );
-        assert_eq!(
-            parse_csv_line("\"a,\"\"b\"\".py\",,").unwrap(),
-            ["a,\"b\".py", "", ""]
-        );
-        assert!(parse_csv_line("\"unterminated,,").is_none());
-        assert!(parse_csv_line("a\"b,,").is_none());
-    }
 
     #[test]
     fn headers_and_body() {

@@ -33,7 +33,13 @@ impl PackInputs {
             license_names.push(rel);
         }
         let readme = cfg.readme()?;
-        let meta = metadata::metadata(&cfg.project, &cfg.version, readme.as_ref(), &license_names)?;
+        let meta = metadata::metadata(
+            &cfg.project,
+            &cfg.name,
+            &cfg.version,
+            readme.as_ref(),
+            &license_names,
+        )?;
         dist_info.push(Entry::file("METADATA", meta.into_bytes()));
         if let Some(eps) = metadata::entry_points(&cfg.project) {
             dist_info.push(Entry::file("entry_points.txt", eps.into_bytes()));
@@ -56,11 +62,11 @@ pub fn pack(inputs: &PackInputs, target: &Target, binary: Vec<u8>) -> Result<Vec
         executable: true,
     });
     let mut dist_info = inputs.dist_info.clone();
-    let wheel = metadata::wheel_file(&inputs.generator, &target.wheel_name.expanded_tags());
+    let wheel = metadata::wheel_file(&inputs.generator, &target.wheel.expanded_tags());
     dist_info.push(Entry::file("WHEEL", wheel.into_bytes()));
     writer::write_wheel(
         payload,
-        &target.wheel_name.dist_info_dir(),
+        &target.wheel.dist_info_dir(),
         dist_info,
         inputs.mtime,
     )

@@ -6,21 +6,18 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::checksums::Manifest;
+use crate::checksums::{Manifest, ManifestEntry};
 use crate::config::Config;
 use crate::target::{Host, Target};
+use crate::util::human_size;
+use crate::wheel::Version;
 
-/// One target's result, for the summary and `--json`.
+/// One target's result, for the summary and `--json`: its manifest entry, plus how it went.
 #[derive(Debug, Clone, Serialize)]
 pub struct TargetOutcome {
-    pub target: String,
-    pub build_target: String,
-    pub builder: String,
-    pub wheel: String,
-    pub tag: String,
-    pub size: u64,
+    #[serde(flatten)]
+    pub entry: ManifestEntry,
     pub binary_size: u64,
-    pub sha256: String,
     pub build_seconds: f64,
     pub pack_seconds: f64,
     /// False when the wheel already existed with these exact bytes.
@@ -31,7 +28,7 @@ pub struct TargetOutcome {
 
 #[derive(Serialize)]
 struct PlanJson<'a> {
-    version: &'a str,
+    version: &'a Version,
     host: &'a Host,
     out: &'a Path,
     targets: &'a [Target],
@@ -96,9 +93,7 @@ pub fn announce(cfg: &Config, host: &Host, targets: &[Target], out: &Path) {
     for t in targets {
         eprintln!(
             "    {:<26} {:<6} {}",
-            t.triple,
-            t.builder,
-            t.platform_tags.join(".")
+            t.triple, t.builder, t.wheel.tags.platform
         );
     }
     for note in targets.iter().filter_map(|t| t.fallback_note.as_deref()) {
@@ -108,7 +103,7 @@ pub fn announce(cfg: &Config, host: &Host, targets: &[Target], out: &Path) {
 
 #[derive(Serialize)]
 struct SummaryJson<'a> {
-    version: &'a str,
+    version: &'a Version,
     commit: Option<&'a str>,
     out: &'a Path,
     seconds: f64,
@@ -142,7 +137,7 @@ pub fn summary(
     let wheel_width = manifest
         .artifacts
         .iter()
-        .map(|a| a.file.len())
+        .map(|a| a.file().len())
         .max()
         .unwrap_or(5);
     eprintln!();
@@ -151,13 +146,14 @@ pub fn summary(
         "target", "tag", "wheel", "size", "sha256", "build s", "pack ms"
     );
     for o in outcomes {
+        let e = &o.entry;
         eprintln!(
             "{:<26} {:<43} {:<wheel_width$} {:>8} {:<12} {:>7.1} {:>7.0}{}",
-            o.target,
-            o.tag,
-            o.wheel,
-            human_size(o.size),
-            &o.sha256[..12],
+            e.target.as_deref().unwrap_or_default(),
+            e.tag().unwrap_or_default(),
+            e.file(),
+            human_size(e.size),
+            &e.sha256[..12],
             o.build_seconds,
             o.pack_seconds * 1000.0,
             if o.resigned { "  (re-signed)" } else { "" }
@@ -167,13 +163,13 @@ pub fn summary(
     for a in manifest
         .artifacts
         .iter()
-        .filter(|a| !outcomes.iter().any(|o| o.wheel == a.file))
+        .filter(|a| !outcomes.iter().any(|o| o.entry.kind == a.kind))
     {
         eprintln!(
             "{:<26} {:<43} {:<wheel_width$} {:>8} {:<12}",
             a.target.as_deref().unwrap_or("(sdist)"),
-            a.tag.as_deref().unwrap_or(""),
-            a.file,
+            a.tag().unwrap_or_default(),
+            a.file(),
             human_size(a.size),
             &a.sha256[..12]
         );
@@ -185,23 +181,4 @@ pub fn summary(
         elapsed.as_secs_f64()
     );
     Ok(())
-}
-
-pub fn human_size(bytes: u64) -> String {
-    if bytes >= 1024 * 1024 {
-        format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
-    } else {
-        format!("{:.0} KiB", bytes as f64 / 1024.0)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_read_well() {
-        assert_eq!(human_size(4 * 1024 * 1024 + 512 * 1024), "4.5 MiB");
-        assert_eq!(human_size(2048), "2 KiB");
-    }
 }

@@ -9,9 +9,10 @@ use xshell::{cmd, Shell};
 
 use crate::config::Config;
 use crate::toolchain;
+use crate::wheel::SdistFilename;
 
 /// The sdist's file name and bytes.
-pub fn build(sh: &Shell, cfg: &Config, epoch: i64) -> Result<(String, Vec<u8>)> {
+pub fn build(sh: &Shell, cfg: &Config, epoch: i64) -> Result<(SdistFilename, Vec<u8>)> {
     let maturin = toolchain::ensure_maturin(sh)?;
     let scratch = cfg.target_dir.join("xtask/sdist");
     if scratch.exists() {
@@ -44,14 +45,13 @@ pub fn build(sh: &Shell, cfg: &Config, epoch: i64) -> Result<(String, Vec<u8>)> 
         .and_then(|n| n.to_str())
         .context("sdist file name is not UTF-8")?
         .to_string();
-    let expected = format!(
-        "{}-{}.tar.gz",
-        crate::wheel::normalize_dist_name(&cfg.project.name),
-        cfg.version
-    );
-    if name != expected {
+    let expected = SdistFilename {
+        name: cfg.name.clone(),
+        version: cfg.version.clone(),
+    };
+    if name != expected.to_string() {
         bail!("maturin named the sdist `{name}`, expected `{expected}`");
     }
     let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-    Ok((name, bytes))
+    Ok((expected, bytes))
 }

@@ -1,50 +1,44 @@
 //! Which wheel in the release directory this machine can freeze.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
-use crate::wheel::{Arch, Os, WheelFilename};
+use crate::artifact::{list_release_dir, Artifact};
+use crate::wheel::{Arch, DistName, Os, WheelFilename};
 
-/// The wheel in `dist` whose platform tag is this machine's OS and architecture.
-pub fn host_wheel(dist: &Path) -> Result<PathBuf> {
+/// The `name` wheel in the release directory `dist` for this machine's OS and architecture.
+pub fn host_wheel(dist: &Path, name: &DistName) -> Result<PathBuf> {
     let (os, arch) = host_platform()?;
-    let entries = fs::read_dir(dist).with_context(|| {
-        format!(
-            "reading {} (run `cargo xtask dist` first to build the wheels)",
-            dist.display()
-        )
-    })?;
-    let mut seen = Vec::new();
-    let mut matching = Vec::new();
-    for entry in entries {
-        let path = entry?.path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-            continue;
-        };
-        let Ok(wheel) = WheelFilename::parse(name) else {
-            continue;
-        };
-        seen.push(name.to_string());
-        let Ok(platforms) = wheel.platforms() else {
-            continue;
-        };
-        if wheel.name == "mcp_sidecar" && platforms.iter().any(|t| t.os() == os && t.arch() == arch)
-        {
-            matching.push(path);
-        }
-    }
+    let artifacts = list_release_dir(dist)?;
+    let wheels: Vec<(&Artifact, &WheelFilename)> = artifacts
+        .iter()
+        .filter_map(|a| a.kind.wheel().map(|w| (a, w)))
+        .collect();
+    let mut matching: Vec<PathBuf> = wheels
+        .iter()
+        .filter(|(_, w)| {
+            w.name.normalized() == name.normalized()
+                && w.platforms()
+                    .iter()
+                    .any(|t| t.os() == os && t.arch() == arch)
+        })
+        .map(|(a, _)| a.path.clone())
+        .collect();
     match matching.len() {
         1 => Ok(matching.remove(0)),
         0 => bail!(
-            "no mcp_sidecar wheel for this machine ({os:?} {arch:?}) in {}; wheels there: [{}]. \
+            "no {name} wheel for this machine ({os:?} {arch:?}) in {}; wheels there: [{}]. \
              Run `cargo xtask dist` first.",
             dist.display(),
-            seen.join(", ")
+            wheels
+                .iter()
+                .map(|(a, _)| a.name())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         _ => bail!(
-            "more than one mcp_sidecar wheel for this machine in {}: {}",
+            "more than one {name} wheel for this machine in {}: {}",
             dist.display(),
             matching
                 .iter()
@@ -72,7 +66,13 @@ fn host_platform() -> Result<(Os, Arch)> {
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
+
+    fn ours() -> DistName {
+        DistName::parse("mcp-sidecar").unwrap()
+    }
 
     #[test]
     fn picks_the_host_wheel_by_platform_tag() {
@@ -88,7 +88,7 @@ mod tests {
         for name in names {
             fs::write(dir.join(name), b"").unwrap();
         }
-        let picked = host_wheel(&dir);
+        let picked = host_wheel(&dir, &ours());
         let _ = fs::remove_dir_all(&dir);
         let (os, arch) = host_platform().unwrap();
         let picked = picked.unwrap();
@@ -96,7 +96,6 @@ mod tests {
         let wheel = WheelFilename::parse(name).unwrap();
         assert!(wheel
             .platforms()
-            .unwrap()
             .iter()
             .any(|t| t.os() == os && t.arch() == arch));
     }
@@ -106,7 +105,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("freeze-check-empty-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
         fs::write(dir.join("mcp_sidecar-0.1.0-py3-none-win_arm64.whl"), b"").unwrap();
-        let err = host_wheel(&dir).unwrap_err().to_string();
+        let err = host_wheel(&dir, &ours()).unwrap_err().to_string();
         let _ = fs::remove_dir_all(&dir);
         assert!(err.contains("win_arm64"), "{err}");
         assert!(err.contains("cargo xtask dist"), "{err}");

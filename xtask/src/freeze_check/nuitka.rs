@@ -46,7 +46,7 @@ impl Tool for Nuitka {
         python: &Path,
         script: &Path,
     ) -> Result<()> {
-        if cfg!(target_os = "linux") && crate::toolchain::which("patchelf").is_none() {
+        if cfg!(target_os = "linux") && crate::util::which("patchelf").is_none() {
             return Err(work.fail(
                 "freeze",
                 "Nuitka standalone builds on Linux need patchelf: apt-get install patchelf \

@@ -127,36 +127,36 @@ fn outputs(ctx: &Ctx, summary: &serde_json::Value) -> Result<()> {
     let mut expected: Vec<String> = ALL_TAGS.iter().map(|t| ctx.wheel_name(t)).collect();
     expected.push(format!("mcp_sidecar-{}.tar.gz", ctx.cfg.version));
     expected.sort();
-    let listed: Vec<String> = manifest.artifacts.iter().map(|a| a.file.clone()).collect();
+    let listed: Vec<String> = manifest.artifacts.iter().map(|a| a.file()).collect();
     ensure!(
         listed == expected,
         "manifest lists {listed:?}, expected {expected:?}"
     );
     for a in &manifest.artifacts {
         let bytes =
-            fs::read(ctx.out.join(&a.file)).with_context(|| format!("reading {}", a.file))?;
+            fs::read(ctx.out.join(a.file())).with_context(|| format!("reading {}", a.file()))?;
         ensure!(
             a.size == bytes.len() as u64,
             "{}: size {} in the manifest",
-            a.file,
+            a.file(),
             a.size
         );
         ensure!(
             a.sha256 == checksums::sha256_hex(&bytes),
             "{}: sha256 differs",
-            a.file
+            a.file()
         );
-        if a.kind == "wheel" {
+        if a.kind.wheel().is_some() {
             let binary = native_binary(&bytes)?;
             ensure!(
                 a.binary_sha256.as_deref() == Some(checksums::sha256_hex(&binary).as_str()),
                 "{}: binary_sha256 does not match the binary inside",
-                a.file
+                a.file()
             );
             ensure!(
                 a.builder == "zig",
                 "{}: built with {} on Linux",
-                a.file,
+                a.file(),
                 a.builder
             );
         }
@@ -164,14 +164,14 @@ fn outputs(ctx: &Ctx, summary: &serde_json::Value) -> Result<()> {
     let win = manifest
         .artifacts
         .iter()
-        .find(|a| a.tag.as_deref() == Some(WIN_TAG))
+        .find(|a| a.tag().as_deref() == Some(WIN_TAG))
         .context("no win_amd64 artifact")?;
     ensure!(
         win.target.as_deref() == Some("x86_64-pc-windows-msvc")
             && win.build_target.as_deref() == Some("x86_64-pc-windows-gnu"),
         "the Windows wheel must record the msvc target and the gnu fallback it was built as"
     );
-    let sums = fs::read_to_string(ctx.out.join(checksums::SUMS_FILE))?;
+    let sums = fs::read_to_string(ctx.out.join(crate::artifact::SUMS_FILE))?;
     ensure!(
         sums == checksums::sha256sums(&manifest.artifacts),
         "SHA256SUMS does not match the manifest"

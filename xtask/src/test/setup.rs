@@ -8,7 +8,7 @@ const SCRIPT: &str = "scripts/setup-debian.sh";
 
 pub fn ensure_system_packages(sh: &Shell) -> Result<()> {
     // The script is Debian's (dpkg, apt); other machines are set up by their CI workflow.
-    if !cfg!(target_os = "linux") || crate::toolchain::which("dpkg-query").is_none() {
+    if !cfg!(target_os = "linux") || crate::util::which("dpkg-query").is_none() {
         return Ok(());
     }
     let check = cmd!(sh, "bash {SCRIPT} --check")

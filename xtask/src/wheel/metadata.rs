@@ -1,11 +1,11 @@
-//! The `.dist-info` text files: METADATA (core metadata 2.4 from pyproject), WHEEL,
-//! entry_points.txt and RECORD.
+//! The `.dist-info` text files: METADATA (core metadata 2.4 from pyproject), WHEEL and
+//! entry_points.txt (RECORD is `record`'s).
 
 use std::fmt::Write as _;
 
 use anyhow::{bail, Result};
-use sha2::{Digest, Sha256};
 
+use super::{DistName, Version};
 use crate::config::{License, Person, Project, ReadmeText};
 
 /// Core metadata 2.4: License-File is a 2.4 field; pip and twine read it.
@@ -14,7 +14,8 @@ pub const METADATA_VERSION: &str = "2.4";
 /// `METADATA`: headers from `[project]`, then the readme as the message body.
 pub fn metadata(
     project: &Project,
-    version: &str,
+    name: &DistName,
+    version: &Version,
     readme: Option<&ReadmeText>,
     license_files: &[String],
 ) -> Result<String> {
@@ -27,8 +28,8 @@ pub fn metadata(
         Ok(())
     };
     field("Metadata-Version", METADATA_VERSION)?;
-    field("Name", &project.name)?;
-    field("Version", version)?;
+    field("Name", name.as_given())?;
+    field("Version", &version.to_string())?;
     if let Some(summary) = &project.description {
         field("Summary", summary)?;
     }
@@ -149,54 +150,6 @@ pub fn entry_points(project: &Project) -> Option<String> {
     Some(out)
 }
 
-/// `sha256=<urlsafe base64, no padding>` as RECORD and PEP 376 want it.
-pub fn record_hash(bytes: &[u8]) -> String {
-    format!("sha256={}", urlsafe_b64_nopad(&Sha256::digest(bytes)))
-}
-
-/// `RECORD`: every file with hash and size, RECORD itself last with neither.
-pub fn record<'a>(
-    files: impl IntoIterator<Item = (&'a str, &'a [u8])>,
-    record_path: &str,
-) -> String {
-    let mut out = String::new();
-    for (path, bytes) in files {
-        out.push_str(&format!(
-            "{},{},{}\n",
-            csv_field(path),
-            record_hash(bytes),
-            bytes.len()
-        ));
-    }
-    out.push_str(&format!("{},,\n", csv_field(record_path)));
-    out
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-fn urlsafe_b64_nopad(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,7 +188,16 @@ mod tests {
             text: "# Title\n\nBody".into(),
             content_type: "text/markdown; charset=UTF-8".into(),
         };
-        let text = metadata(&project(), "1.2.3", Some(&readme), &["LICENSE".into()]).unwrap();
+        let name = DistName::parse("mcp-sidecar").unwrap();
+        let version = Version::parse("1.2.3").unwrap();
+        let text = metadata(
+            &project(),
+            &name,
+            &version,
+            Some(&readme),
+            &["LICENSE".into()],
+        )
+        .unwrap();
         for line in [
             "Metadata-Version: 2.4\n",
             "Name: mcp-sidecar\n",
@@ -261,7 +223,8 @@ mod tests {
     fn multi_line_summary_is_refused() {
         let mut p = project();
         p.description = Some("two\nlines".into());
-        assert!(metadata(&p, "1", None, &[])
+        let (name, version) = (DistName::parse("p").unwrap(), Version::parse("1").unwrap());
+        assert!(metadata(&p, &name, &version, None, &[])
             .unwrap_err()
             .to_string()
             .contains("Summary"));
@@ -284,21 +247,5 @@ mod tests {
             text,
             "Wheel-Version: 1.0\nGenerator: gen 1\nRoot-Is-Purelib: false\nTag: py3-none-a\nTag: py3-none-b\n"
         );
-    }
-
-    #[test]
-    fn record_hashes_are_urlsafe_unpadded() {
-        // sha256("") in PEP 376 form.
-        assert_eq!(
-            record_hash(b""),
-            "sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"
-        );
-        let rec = record([("a.py", &b"x"[..]), ("b,c", &b""[..])], "d/RECORD");
-        assert!(rec.starts_with("a.py,sha256="));
-        assert!(rec.contains("\"b,c\",sha256=47DEQ"));
-        assert!(rec.ends_with("d/RECORD,,\n"));
-        assert_eq!(urlsafe_b64_nopad(b"ab"), "YWI");
-        assert_eq!(urlsafe_b64_nopad(b"abc"), "YWJj");
-        assert_eq!(urlsafe_b64_nopad(b"\xfb\xff"), "-_8");
     }
 }

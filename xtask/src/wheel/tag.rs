@@ -57,7 +57,7 @@ impl Version2 {
         Version2 { major, minor }
     }
 
-    /// Parses `2.17`, `10.12`, `11` (minor 0) or `11.0.1` (patch ignored).
+    /// Reads a version found in a binary: `2.17`, `11` (minor 0) or `2.2.5` (patch ignored).
     pub fn parse(s: &str) -> Result<Self, TagError> {
         let mut parts = s.trim().split('.');
         let num = |p: Option<&str>| -> Result<u32, TagError> {
@@ -68,6 +68,20 @@ impl Version2 {
         let major = num(parts.next())?;
         let minor = num(parts.next())?;
         Ok(Version2 { major, minor })
+    }
+
+    /// Parses exactly `MAJOR.MINOR` (`2.17`, `11.0`), as configuration must spell it.
+    pub fn parse_exact(s: &str) -> Result<Self, TagError> {
+        let bad = || TagError::BadVersion(s.to_string());
+        let (major, minor) = s.split_once('.').ok_or_else(bad)?;
+        let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+        if !digits(major) || !digits(minor) {
+            return Err(bad());
+        }
+        Ok(Version2 {
+            major: major.parse().map_err(|_| bad())?,
+            minor: minor.parse().map_err(|_| bad())?,
+        })
     }
 }
 
@@ -83,11 +97,18 @@ impl serde::Serialize for Version2 {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Version2 {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Version2::parse_exact(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TagError {
     #[error("platform tag `{0}` is not one this project understands (expected manylinux_X_Y_ARCH, macosx_X_Y_ARCH, win_amd64 or win_arm64)")]
     Unknown(String),
-    #[error("version `{0}` is not of the form MAJOR.MINOR")]
+    #[error("version `{0}` is not of the form MAJOR.MINOR (two numbers, e.g. 2.17)")]
     BadVersion(String),
 }
 
@@ -325,6 +346,16 @@ mod tests {
         assert_eq!(arm.max_macos, Some(Version2::new(11, 0)));
         let win = PlatformTag::parse("win_amd64").unwrap().expectation();
         assert_eq!((win.format, win.exe_suffix), (BinaryFormat::Pe, ".exe"));
+    }
+
+    #[test]
+    fn version2_is_exactly_major_minor() {
+        assert_eq!(Version2::parse_exact("2.17").unwrap(), Version2::new(2, 17));
+        assert_eq!(Version2::parse_exact("11.0").unwrap().to_string(), "11.0");
+        for bad in ["2.17.1", "11", "", "2.", ".1", "a.b", "2.1x", " 2.17"] {
+            assert!(Version2::parse_exact(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(Version2::parse("2.2.5").unwrap(), Version2::new(2, 2));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, System, ZipWriter};
 
-use super::metadata;
+use super::record::{self, RecordEntry};
 
 /// Regular files are rw-r--r--; the sidecar binary is rwxr-xr-x (pip keeps the x bit).
 const FILE_MODE: u32 = 0o644;
@@ -55,12 +55,12 @@ pub fn write_wheel(
     let mut entries = payload;
     entries.extend(meta);
     validate_names(&entries, dist_info_dir, &record_path)?;
-    let record = metadata::record(
-        entries
-            .iter()
-            .map(|e| (e.path.as_str(), e.bytes.as_slice())),
-        &record_path,
-    );
+    let mut rows: Vec<RecordEntry> = entries
+        .iter()
+        .map(|e| RecordEntry::for_file(&e.path, &e.bytes))
+        .collect();
+    rows.push(RecordEntry::unhashed(&record_path));
+    let record = record::write(&rows);
     entries.push(Entry::file(record_path, record.into_bytes()));
 
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));

@@ -6,7 +6,7 @@ use std::fs;
 use anyhow::{ensure, Context, Result};
 
 use super::{run_dist, Ctx};
-use crate::checksums;
+use crate::artifact::SUMS_FILE;
 
 /// Fixed so a commit landing between the runs cannot change the timestamps.
 const EPOCH: &str = "1700000000";
@@ -19,7 +19,7 @@ pub fn reproducible(ctx: &Ctx) -> Result<()> {
         let dir = ctx.fresh_dir(name)?;
         let dir_arg = dir.to_string_lossy().into_owned();
         run_dist(ctx, &["--dist", &dir_arg], &[("SOURCE_DATE_EPOCH", EPOCH)])?;
-        sums.push(fs::read_to_string(dir.join(checksums::SUMS_FILE))?);
+        sums.push(fs::read_to_string(dir.join(SUMS_FILE))?);
     }
     ensure!(
         sums[0] == sums[1],
@@ -48,7 +48,7 @@ pub fn reproducible(ctx: &Ctx) -> Result<()> {
         let args = ["--target", triple, "--no-sdist", "--dist", &part_arg];
         run_dist(ctx, &args, &[("SOURCE_DATE_EPOCH", EPOCH)])?;
         expected.extend(
-            fs::read_to_string(part.join(checksums::SUMS_FILE))?
+            fs::read_to_string(part.join(SUMS_FILE))?
                 .lines()
                 .map(String::from),
         );
@@ -63,7 +63,7 @@ pub fn reproducible(ctx: &Ctx) -> Result<()> {
     let (parts_arg, out_arg) = (parts.to_string_lossy(), assembled.to_string_lossy());
     let args = ["--assemble", &parts_arg, "--dist", &out_arg];
     run_dist(ctx, &args, &[("SOURCE_DATE_EPOCH", EPOCH)])?;
-    let assembled_sums = fs::read_to_string(assembled.join(checksums::SUMS_FILE))?;
+    let assembled_sums = fs::read_to_string(assembled.join(SUMS_FILE))?;
     let got: Vec<&str> = assembled_sums.lines().collect();
     ensure!(
         got == expected,

@@ -12,7 +12,7 @@ use xshell::cmd;
 use super::install::smoke;
 use super::{native_binary, Ctx, LINUX_TAG, WIN_TAG};
 use crate::python_env::{Venv, NEWEST};
-use crate::toolchain::which;
+use crate::util::which;
 
 const STUB_C: &str = r#"#include <windows.h>
 /* advapi32's RtlGenRandom, which wine implements. */
@@ -45,7 +45,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
         .read()
         .context("running mcp-sidecar.exe --version under wine")?;
     ensure!(
-        version.contains(&ctx.cfg.version),
+        version.contains(&ctx.cfg.version.to_string()),
         "mcp-sidecar.exe --version printed {version:?}"
     );
     eprintln!("    wine: {}", version.trim());

@@ -19,7 +19,7 @@ pub fn run(cfg: &Config) -> Result<()> {
         .manifest
         .artifacts
         .iter()
-        .filter(|a| a.kind == "wheel")
+        .filter(|a| a.kind.wheel().is_some())
         .collect();
     for artifact in &wheels {
         let target = artifact
@@ -28,7 +28,7 @@ pub fn run(cfg: &Config) -> Result<()> {
             .context("a wheel without a target")?;
         let part = parts.join(format!("dist-{target}"));
         std::fs::create_dir_all(&part)?;
-        std::fs::copy(dist.join(&artifact.file), part.join(&artifact.file))?;
+        std::fs::copy(dist.join(artifact.file()), part.join(artifact.file()))?;
         let one = vec![(*artifact).clone()];
         std::fs::write(part.join(SUMS), checksums::sha256sums(&one))?;
         let manifest = Manifest {
@@ -59,16 +59,16 @@ pub fn run(cfg: &Config) -> Result<()> {
             .manifest
             .artifacts
             .iter()
-            .find(|a| a.file == artifact.file);
+            .find(|a| a.file() == artifact.file());
         ensure!(
             theirs == Some(*artifact),
             "assembled manifest entry for {} differs: {theirs:?}",
-            artifact.file
+            artifact.file()
         );
         ensure!(
-            std::fs::read(out.join(&artifact.file))? == std::fs::read(dist.join(&artifact.file))?,
+            std::fs::read(out.join(artifact.file()))? == std::fs::read(dist.join(artifact.file()))?,
             "assembled {} differs from dist/",
-            artifact.file
+            artifact.file()
         );
     }
     ensure!(

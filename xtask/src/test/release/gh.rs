@@ -69,7 +69,7 @@ pub fn run(cfg: &Config) -> Result<()> {
     let dist = dist_dir();
     let inventory = Inventory::load(&dist, version)
         .context("dist/ is not a complete release; run the dist suite (cargo xtask dist) first")?;
-    let names: Vec<String> = inventory.assets.iter().map(|a| a.name.clone()).collect();
+    let names: Vec<String> = inventory.assets.iter().map(|a| a.name()).collect();
     let tag = format!("v{version}");
     let work = scratch("gh")?;
     let bin = work.join("bin");

@@ -25,7 +25,7 @@ pub fn run(sh: &Shell, cfg: &Config) -> Result<()> {
     let dist = dist_dir();
     let inventory = Inventory::load(&dist, version)
         .context("dist/ is not a complete release; run the dist suite (cargo xtask dist) first")?;
-    let expected: Vec<String> = inventory.distributions().map(|a| a.name.clone()).collect();
+    let expected: Vec<String> = inventory.distributions().map(|a| a.name()).collect();
     let work = scratch("index")?;
     let venv = Venv::ensure(sh, "release-index", NEWEST, PYPISERVER)?;
     let password = throwaway_password();
@@ -124,7 +124,7 @@ pub fn run(sh: &Shell, cfg: &Config) -> Result<()> {
         "second publish rewrote files on the index"
     );
 
-    install_and_round_trip(sh, &work, &url, &password, version)?;
+    install_and_round_trip(sh, &work, &url, &password, &version.to_string())?;
     drop(server);
     eprintln!("publish: refusals, upload, skip-existing, install and round trip ok");
     Ok(())

@@ -1,0 +1,236 @@
+//! RECORD (PEP 376 / binary distribution format): one row type, [`RecordEntry`], that the wheel
+//! writer serializes and the checker parses back. Hashes are `sha256=<urlsafe base64, no pad>`.
+
+use std::fmt;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+
+/// A RECORD hash: the sha256 of a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordHash([u8; 32]);
+
+impl RecordHash {
+    pub fn of(bytes: &[u8]) -> RecordHash {
+        RecordHash(Sha256::digest(bytes).into())
+    }
+
+    /// `sha256=<43 urlsafe base64 characters>`; anything else (other algorithms too) is refused.
+    pub fn parse(s: &str) -> Option<RecordHash> {
+        let digest = s.strip_prefix("sha256=")?;
+        if digest.len() != 43 {
+            return None;
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(digest).ok()?;
+        Some(RecordHash(bytes.try_into().ok()?))
+    }
+}
+
+impl fmt::Display for RecordHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sha256={}", URL_SAFE_NO_PAD.encode(self.0))
+    }
+}
+
+/// One RECORD row: a member's path, and its hash and size (both absent for RECORD itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordEntry {
+    pub path: String,
+    pub hash: Option<RecordHash>,
+    pub size: Option<u64>,
+}
+
+impl RecordEntry {
+    pub fn for_file(path: &str, bytes: &[u8]) -> RecordEntry {
+        RecordEntry {
+            path: path.to_string(),
+            hash: Some(RecordHash::of(bytes)),
+            size: Some(bytes.len() as u64),
+        }
+    }
+
+    /// The row RECORD has for itself: `path,,`.
+    pub fn unhashed(path: &str) -> RecordEntry {
+        RecordEntry {
+            path: path.to_string(),
+            hash: None,
+            size: None,
+        }
+    }
+}
+
+impl fmt::Display for RecordEntry {
+    /// The CSV row, without its line end.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.contains([',', '"', '\n', '\r']) {
+            write!(f, "\"{}\",", self.path.replace('"', "\"\""))?;
+        } else {
+            write!(f, "{},", self.path)?;
+        }
+        if let Some(hash) = &self.hash {
+            write!(f, "{hash}")?;
+        }
+        f.write_str(",")?;
+        if let Some(size) = self.size {
+            write!(f, "{size}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The RECORD file: one row per line.
+pub fn write(entries: &[RecordEntry]) -> String {
+    entries.iter().map(|e| format!("{e}\n")).collect()
+}
+
+/// Why one RECORD line is not a row.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RowError {
+    #[error("\"{}\" is not path,hash,size", .0.escape_debug())]
+    Shape(String),
+    #[error("hash `{0}` is not sha256=<43 urlsafe base64 characters, no padding>")]
+    Hash(String),
+    #[error("size `{0}` is not a number")]
+    Size(String),
+}
+
+/// One line of RECORD as read: its number (from 1), the path when the CSV parsed, and the row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedRow {
+    pub line: usize,
+    pub path: Option<String>,
+    pub row: Result<RecordEntry, RowError>,
+}
+
+/// Every non-blank line of a RECORD text.
+pub fn parse(text: &str) -> Vec<ParsedRow> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(n, line)| {
+            let line_no = n + 1;
+            let Some([path, hash, size]) =
+                csv_fields(line).and_then(|f| <[String; 3]>::try_from(f).ok())
+            else {
+                return ParsedRow {
+                    line: line_no,
+                    path: None,
+                    row: Err(RowError::Shape(line.to_string())),
+                };
+            };
+            let row = (|| {
+                let hash = match hash.as_str() {
+                    "" => None,
+                    h => Some(RecordHash::parse(h).ok_or_else(|| RowError::Hash(hash.clone()))?),
+                };
+                let size = match size.as_str() {
+                    "" => None,
+                    s => Some(s.parse().map_err(|_| RowError::Size(size.clone()))?),
+                };
+                Ok(RecordEntry {
+                    path: path.clone(),
+                    hash,
+                    size,
+                })
+            })();
+            ParsedRow {
+                line: line_no,
+                path: Some(path),
+                row,
+            }
+        })
+        .collect()
+}
+
+/// One CSV row as RECORD writers produce it (fields may be double-quoted, `""` escapes a quote).
+fn csv_fields(line: &str) -> Option<Vec<String>> {
+    let line = line.trim_end_matches('\r');
+    let mut fields = Vec::new();
+    let mut chars = line.chars().peekable();
+    loop {
+        let mut field = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next()? {
+                    '"' if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        field.push('"');
+                    }
+                    '"' => break,
+                    c => field.push(c),
+                }
+            }
+            fields.push(field);
+            match chars.next() {
+                None => return Some(fields),
+                Some(',') => {}
+                Some(_) => return None,
+            }
+        } else {
+            loop {
+                match chars.next() {
+                    None => {
+                        fields.push(field);
+                        return Some(fields);
+                    }
+                    Some(',') => break,
+                    Some('"') => return None,
+                    Some(c) => field.push(c),
+                }
+            }
+            fields.push(field);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_urlsafe_unpadded_sha256() {
+        // sha256("") in PEP 376 form.
+        let empty = "sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU";
+        assert_eq!(RecordHash::of(b"").to_string(), empty);
+        assert_eq!(RecordHash::parse(empty), Some(RecordHash::of(b"")));
+        assert_eq!(RecordHash::parse(&format!("{empty}=")), None);
+        assert_eq!(
+            RecordHash::parse("md5=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"),
+            None
+        );
+        assert_eq!(
+            RecordHash::parse("sha256=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"),
+            None
+        );
+    }
+
+    #[test]
+    fn rows_round_trip_through_write_and_parse() {
+        let rows = vec![
+            RecordEntry::for_file("a.py", b"x"),
+            RecordEntry::for_file("b,\"c\"", b""),
+            RecordEntry::unhashed("d/RECORD"),
+        ];
+        let text = write(&rows);
+        assert!(text.starts_with("a.py,sha256="));
+        assert!(text.contains("\"b,\"\"c\"\"\",sha256=47DEQ"));
+        assert!(text.ends_with("d/RECORD,,\n"));
+        let back: Vec<RecordEntry> = parse(&text).into_iter().map(|r| r.row.unwrap()).collect();
+        assert_eq!(back, rows);
+    }
+
+    #[test]
+    fn bad_lines_say_which_field() {
+        let good = RecordHash::of(b"");
+        let text = format!("a,{good},x\nb,sha256=short,1\n\"c\"x,,\none,two\n\n");
+        let rows = parse(&text);
+        assert_eq!(rows.len(), 4);
+        assert_eq!(rows[0].row, Err(RowError::Size("x".into())));
+        assert_eq!(rows[0].path.as_deref(), Some("a"));
+        assert_eq!(rows[1].row, Err(RowError::Hash("sha256=short".into())));
+        assert!(matches!(rows[2].row, Err(RowError::Shape(_))));
+        assert_eq!((rows[3].line, rows[3].path.as_ref()), (4, None));
+    }
+}
