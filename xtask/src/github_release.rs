@@ -402,8 +402,12 @@ mod tests {
         let names: Vec<String> = inventory.assets.iter().map(|a| a.name()).collect();
         assert_eq!(listed, names);
         assert!(plan.contains("assets (7):"));
-        assert!(plan.contains("gh release edit v2.0.0 --draft=false"));
-        assert_eq!(shell_quote("mcp-sidecar 2.0.0"), "'mcp-sidecar 2.0.0'");
-        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        // Each command line, pasted into a shell, is exactly the argv gh gets.
+        let shown: Vec<Vec<String>> = plan
+            .lines()
+            .filter_map(|l| l.strip_prefix("  gh "))
+            .map(|l| shlex::split(l).unwrap())
+            .collect();
+        assert_eq!(shown, commands);
     }
 }
