@@ -11,10 +11,12 @@ mod release;
 mod rust;
 mod setup;
 
+use std::fs;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::ValueEnum;
 use xshell::Shell;
 
@@ -79,6 +81,15 @@ fn undeclared<'a>(os: &str, skips: &'a [Skip]) -> Vec<&'a Skip> {
         .iter()
         .filter(|s| !DECLARED_SKIPS.contains(&(os, s.test)))
         .collect()
+}
+
+/// `dir`, emptied (or created): a scratch folder no earlier run can leak into.
+pub fn fresh_dir(dir: &Path) -> Result<PathBuf> {
+    if dir.exists() {
+        fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
+    }
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir.to_path_buf())
 }
 
 fn name(suite: Suite) -> String {

@@ -9,7 +9,6 @@
 //!   run it on purpose, not on every bench.
 
 use std::fs;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -109,7 +108,7 @@ pub fn run_cold(sh: &Shell, cfg: &Config, json: bool) -> Result<()> {
     )?;
 
     // 1. The xtask: one invocation for all four targets, packing and checking included.
-    let dir = fresh(&bench.join("cold-dist"))?;
+    let dir = crate::test::fresh_dir(&bench.join("cold-dist"))?;
     let out = bench.join("cold-dist-out").to_string_lossy().into_owned();
     eprintln!(
         "==> cold: cargo xtask dist --no-sdist (CARGO_TARGET_DIR={})",
@@ -124,7 +123,7 @@ pub fn run_cold(sh: &Shell, cfg: &Config, json: bool) -> Result<()> {
     let ours = start.elapsed();
 
     // 2. Four separate cargo zigbuild runs, one target each, sharing one target dir.
-    let dir = fresh(&bench.join("cold-separate"))?;
+    let dir = crate::test::fresh_dir(&bench.join("cold-separate"))?;
     let (package, bin, czb) = (&cfg.dist.package, &cfg.dist.binary, &zig.cargo_zigbuild);
     let mut each = Vec::new();
     for t in &targets {
@@ -144,7 +143,7 @@ pub fn run_cold(sh: &Shell, cfg: &Config, json: bool) -> Result<()> {
     let separate: Duration = each.iter().map(|(_, d)| *d).sum();
 
     // 3. maturin's own zig build of the Linux wheel (the same binary, through maturin).
-    let dir = fresh(&bench.join("cold-maturin"))?;
+    let dir = crate::test::fresh_dir(&bench.join("cold-maturin"))?;
     let maturin = toolchain::ensure_maturin(sh)?;
     let maturin_out = bench.join("cold-maturin-out");
     eprintln!("==> cold: maturin build --release --zig -b bin --target x86_64-unknown-linux-gnu");
@@ -215,14 +214,6 @@ pub fn run_cold(sh: &Shell, cfg: &Config, json: bool) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn fresh(dir: &Path) -> Result<PathBuf> {
-    if dir.exists() {
-        fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
-    }
-    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    Ok(dir.to_path_buf())
 }
 
 fn verdict(ok: bool) -> &'static str {

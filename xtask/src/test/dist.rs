@@ -46,12 +46,7 @@ impl Ctx<'_> {
 
     /// A clean scratch folder for one step.
     pub fn fresh_dir(&self, name: &str) -> Result<PathBuf> {
-        let dir = self.scratch.join(name);
-        if dir.exists() {
-            fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
-        }
-        fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        Ok(dir)
+        super::fresh_dir(&self.scratch.join(name))
     }
 }
 

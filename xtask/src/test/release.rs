@@ -33,12 +33,7 @@ fn dist_dir() -> PathBuf {
 
 /// A fresh scratch folder under `target/release-test/`.
 fn scratch(name: &str) -> Result<PathBuf> {
-    let dir = crate::project_root().join("target/release-test").join(name);
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
-    }
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    Ok(dir)
+    super::fresh_dir(&crate::project_root().join("target/release-test").join(name))
 }
 
 /// This xtask as a child process (what CI runs), with no credential variables inherited.

@@ -150,25 +150,22 @@ pub fn run(cfg: &Config) -> Result<()> {
     );
     let create = &seen[2];
     let title = format!("mcp-sidecar {version}");
+    let notes_file = create.last().map_or("", String::as_str);
+    let expected = [
+        "release",
+        "create",
+        &tag,
+        "--draft",
+        "--verify-tag",
+        "--title",
+        &title,
+    ];
     ensure!(
-        create.get(..7)
-            == Some(
-                &argv(&[
-                    "release",
-                    "create",
-                    &tag,
-                    "--draft",
-                    "--verify-tag",
-                    "--title",
-                    &title
-                ])[..]
-            )
-            && create.len() == 9
-            && create[7] == "--notes-file",
+        create[..] == argv(&[&expected[..], &["--notes-file", notes_file]].concat())[..],
         "create call {create:?}"
     );
-    let notes = std::fs::read_to_string(&create[8])
-        .with_context(|| format!("reading notes {}", create[8]))?;
+    let notes = std::fs::read_to_string(notes_file)
+        .with_context(|| format!("reading notes {notes_file}"))?;
     for (file, sha) in &inventory.sums {
         ensure!(
             notes.contains(&format!("{sha}  {file}")),
