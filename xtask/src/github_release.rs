@@ -25,9 +25,9 @@ pub enum Existing {
 
 impl flags::GithubRelease {
     pub fn run(self, sh: &Shell, cfg: &Config) -> Result<()> {
-        let inventory = crate::release_gate::open(&self.dist, &cfg.version)?;
         let version = cfg.version.to_string();
         check_tag(&self.tag, &version)?;
+        let inventory = crate::release_gate::open(&self.dist, &cfg.version)?;
         let notes = render_notes(&version, &inventory);
         let notes_file = crate::project_root()
             .join("target/github-release")
