@@ -6,38 +6,68 @@ mod dist;
 mod mcp_peer;
 mod sidecar;
 
-use anyhow::{bail, Result};
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::ValueEnum;
 use xshell::Shell;
 
-use crate::flags;
+use crate::config::Config;
+use crate::flags::{self, BenchName};
 
-type BenchFn = fn(&Shell, bool) -> Result<()>;
+type BenchFn = fn(&Shell, &Config, bool) -> Result<()>;
 
-/// Each benchmark: name and function taking (shell, json output?).
-const BENCHES: &[(&str, BenchFn)] = &[
-    ("sidecar", sidecar::run),
-    // Against the official Python SDK server, same client, same run (issue 10).
-    ("mcp-peer", mcp_peer::run),
-    ("check", check::run),
-    ("dist", dist::run),
-    // Cold builds of all four targets, three ways: minutes of CPU.
-    ("dist-cold", dist::run_cold),
-];
+/// Each benchmark's function, taking (shell, configuration, json output?).
+fn bench_fn(bench: BenchName) -> BenchFn {
+    match bench {
+        BenchName::Sidecar => |sh, _, json| sidecar::run(sh, json),
+        BenchName::McpPeer => |sh, _, json| mcp_peer::run(sh, json),
+        BenchName::Check => |sh, _, json| check::run(sh, json),
+        BenchName::Dist => dist::run,
+        BenchName::DistCold => dist::run_cold,
+    }
+}
+
+/// The middle of `times` (the upper one of an even count); zero for none.
+pub fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times.get(times.len() / 2).copied().unwrap_or_default()
+}
+
+/// With no names: every quick benchmark (`dist-cold` costs minutes of CPU, so only when named).
+fn selected(which: &[BenchName]) -> Vec<BenchName> {
+    BenchName::value_variants()
+        .iter()
+        .copied()
+        .filter(|b| {
+            if which.is_empty() {
+                *b != BenchName::DistCold
+            } else {
+                which.contains(b)
+            }
+        })
+        .collect()
+}
 
 impl flags::Bench {
-    pub fn run(self, sh: &Shell) -> Result<()> {
-        for name in &self.which {
-            if !BENCHES.iter().any(|(n, _)| n == name) {
-                let known: Vec<&str> = BENCHES.iter().map(|(n, _)| *n).collect();
-                bail!("unknown benchmark `{name}`; known: {}", known.join(", "));
-            }
-        }
-        for (name, bench) in BENCHES {
-            if self.which.is_empty() || self.which.iter().any(|w| w == name) {
-                eprintln!("\n=== bench {name} ===");
-                bench(sh, self.json)?;
-            }
+    pub fn run(self, sh: &Shell, cfg: &Config) -> Result<()> {
+        for bench in selected(&self.which) {
+            let name = bench.to_possible_value().map(|v| v.get_name().to_string());
+            eprintln!("\n=== bench {} ===", name.unwrap_or_default());
+            bench_fn(bench)(sh, cfg, self.json)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cold_build_runs_only_when_named() {
+        use BenchName::*;
+        assert_eq!(selected(&[]), [Sidecar, Check, Dist]);
+        assert_eq!(selected(&[DistCold, Sidecar]), [Sidecar, DistCold]);
     }
 }

@@ -8,7 +8,7 @@ mod sdist;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use xshell::{cmd, Shell};
@@ -22,9 +22,6 @@ use crate::{atomic, flags, interrupt, toolchain};
 
 pub use pack::{pack, PackInputs};
 pub use report::TargetOutcome;
-
-/// Test hook: sleep this long in the middle of writing each wheel (the interrupt test's window).
-const PACK_DELAY_ENV: &str = "XTASK_DIST_PACK_DELAY_MS";
 
 impl flags::Dist {
     pub fn run(self, sh: &Shell, cfg: &Config) -> Result<()> {
@@ -118,7 +115,7 @@ fn finish(
 fn sdist_artifact(sh: &Shell, cfg: &Config, out: &Path) -> Result<ManifestEntry> {
     let epoch = source_date_epoch(sh, cfg)?;
     let (name, bytes) = sdist::build(sh, cfg, epoch)?;
-    let written = write_if_changed(&out.join(name.to_string()), &bytes, None)?;
+    let written = write_if_changed(&out.join(name.to_string()), &bytes)?;
     eprintln!("    {} {name}", if written { "wrote" } else { "unchanged" });
     Ok(ManifestEntry {
         kind: ArtifactKind::Sdist(name),
@@ -169,11 +166,7 @@ fn pack_one(inputs: &PackInputs, t: &Target, b: Built, out: &Path) -> Result<Tar
     let binary_size = b.bytes.len() as u64;
     let bytes = pack(inputs, t, b.bytes)?;
     let pack_seconds = start.elapsed().as_secs_f64();
-    let delay = std::env::var(PACK_DELAY_ENV)
-        .ok()
-        .and_then(|ms| ms.parse().ok())
-        .map(Duration::from_millis);
-    let written = write_if_changed(&out.join(t.wheel.to_string()), &bytes, delay)?;
+    let written = write_if_changed(&out.join(t.wheel.to_string()), &bytes)?;
     let sha256 = checksums::sha256_hex(&bytes);
     eprintln!(
         "    {} {} ({}, {:.0} ms)",
@@ -202,20 +195,15 @@ fn pack_one(inputs: &PackInputs, t: &Target, b: Built, out: &Path) -> Result<Tar
 }
 
 /// Atomically writes `bytes` to `path` unless it already holds them; true when it wrote.
-fn write_if_changed(path: &Path, bytes: &[u8], delay: Option<Duration>) -> Result<bool> {
+fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
     if fs::read(path).ok().as_deref() == Some(bytes) {
         return Ok(false);
     }
     atomic::write_with(path, |f| {
         use std::io::Write;
-        let (head, tail) = bytes.split_at(bytes.len() / 2);
-        f.write_all(head)?;
-        if let Some(delay) = delay {
-            interrupt::sleep(delay)?;
-        }
-        interrupt::check()?;
-        f.write_all(tail)?;
-        Ok(())
+        f.write_all(bytes)?;
+        // A Ctrl-C during the write keeps the earlier file: the temp one is removed instead.
+        interrupt::check()
     })?;
     Ok(true)
 }
@@ -234,9 +222,9 @@ fn write_checksums(
     let commit = git_commit(sh, cfg);
     let manifest = checksums::merge(previous, &cfg.version, commit, fresh, out);
     let sums = checksums::sha256sums(&manifest.artifacts);
-    write_if_changed(&out.join(SUMS_FILE), sums.as_bytes(), None)?;
+    write_if_changed(&out.join(SUMS_FILE), sums.as_bytes())?;
     let json = checksums::manifest_json(&manifest)?;
-    write_if_changed(&out.join(MANIFEST_FILE), json.as_bytes(), None)?;
+    write_if_changed(&out.join(MANIFEST_FILE), json.as_bytes())?;
     eprintln!(
         "==> checksums: {SUMS_FILE} and {MANIFEST_FILE} over {} artifact(s)",
         manifest.artifacts.len()
@@ -305,9 +293,9 @@ mod tests {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         let path = dir.join("a.whl");
-        assert!(write_if_changed(&path, b"one", None).unwrap());
-        assert!(!write_if_changed(&path, b"one", None).unwrap());
-        assert!(write_if_changed(&path, b"two", Some(Duration::from_millis(1))).unwrap());
+        assert!(write_if_changed(&path, b"one").unwrap());
+        assert!(!write_if_changed(&path, b"one").unwrap());
+        assert!(write_if_changed(&path, b"two").unwrap());
         assert_eq!(fs::read(&path).unwrap(), b"two");
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
     }

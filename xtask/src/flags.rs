@@ -44,13 +44,18 @@ pub struct Dist {
     pub targets: Vec<String>,
     #[arg(long, value_enum, default_value_t = Builder::Auto)]
     pub builder: Builder,
-    /// Output directory.
-    #[arg(long, default_value = "dist")]
+    /// The release directory to write (`--out` is an older spelling).
+    #[arg(
+        long = "dist",
+        alias = "out",
+        value_name = "DIR",
+        default_value = "dist"
+    )]
     pub out: PathBuf,
     /// Print the plan (targets, builders, tags, paths) and build nothing.
     #[arg(long)]
     pub plan: bool,
-    /// Machine-readable output on stdout.
+    /// Machine-readable output on stdout: the plan with --plan, else the run's summary.
     #[arg(long)]
     pub json: bool,
     /// Skip the sdist (matrix jobs build wheels only).
@@ -58,7 +63,7 @@ pub struct Dist {
     pub no_sdist: bool,
     /// Build nothing: gather the matrix jobs' wheels from PARTS (one folder per target, each
     /// with its SHA256SUMS and dist-manifest.json), add the sdist, and write the merged
-    /// SHA256SUMS and dist-manifest.json into --out.
+    /// SHA256SUMS and dist-manifest.json into --dist.
     #[arg(long, value_name = "PARTS", conflicts_with_all = ["targets", "plan"])]
     pub assemble: Option<PathBuf>,
 }
@@ -66,6 +71,7 @@ pub struct Dist {
 /// Print the release matrix (one entry per target) for the GitHub Actions workflow.
 #[derive(Debug, clap::Args)]
 pub struct Plan {
+    /// `{"include": [...]}` on stdout, for the workflow's `fromJSON()`.
     #[arg(long)]
     pub json: bool,
 }
@@ -87,24 +93,67 @@ pub struct Check {
     pub list_kinds: bool,
 }
 
-/// Run the whole test suite (what CI runs).
+/// Run the whole test suite (what CI runs), after installing the system packages it needs.
 #[derive(Debug, clap::Args)]
 pub struct Test {
-    /// Run only these suites (repeatable): lint, rust, python, conformance, subscriptions, blender, dist, check, release, freeze.
-    #[arg(long = "only", value_name = "SUITE")]
-    pub only: Vec<String>,
+    /// Run only these suites (repeatable).
+    #[arg(long = "only", value_name = "SUITE", value_enum)]
+    pub only: Vec<Suite>,
     /// Skip these suites (repeatable).
-    #[arg(long = "skip", value_name = "SUITE")]
-    pub skip: Vec<String>,
+    #[arg(long = "skip", value_name = "SUITE", value_enum)]
+    pub skip: Vec<Suite>,
+}
+
+/// The test suites, in run order: cheap and fundamental first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum Suite {
+    /// rustfmt, clippy, Python 3.7 syntax
+    Lint,
+    /// cargo test of the workspace
+    Rust,
+    /// pytest on the oldest and newest CPython
+    Python,
+    /// the official MCP conformance suite, every server scenario (Node 22, npm, cached)
+    Conformance,
+    /// resource subscriptions with the official Python SDK client
+    Subscriptions,
+    /// a real DCC host: Blender as a Python module (bpy) in call_mode="main"
+    Blender,
+    /// the real `cargo xtask dist`, installs, wine, reproducibility, interrupts
+    Dist,
+    /// our check against twine, check-wheel-contents and auditwheel over dist/
+    Check,
+    /// the GitHub workflow files, offline
+    Workflows,
+    /// assemble, github-release and publish over dist/
+    Release,
+    /// PyInstaller and Nuitka freezes of the host wheel
+    Freeze,
 }
 
 /// Measure the speed and size goals and print a report.
 #[derive(Debug, clap::Args)]
 pub struct Bench {
-    /// Which benchmarks (repeatable): sidecar, mcp-peer, dist, check; default all.
-    pub which: Vec<String>,
+    /// Which benchmarks (repeatable); default: every quick one (all but dist-cold).
+    #[arg(value_enum)]
+    pub which: Vec<BenchName>,
+    /// One JSON object per benchmark on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum BenchName {
+    /// sidecar start, round trip and memory
+    Sidecar,
+    /// the sidecar against the official Python SDK's server, same client, same run
+    McpPeer,
+    /// `cargo xtask check` over dist/
+    Check,
+    /// a warm `cargo xtask dist` rerun and packing one wheel
+    Dist,
+    /// cold builds of every target, three ways: minutes of CPU, only when named
+    DistCold,
 }
 
 /// Upload dist/ with twine after `check` and `twine check --strict` pass on every file.
@@ -120,7 +169,8 @@ pub struct Publish {
     /// Run every check and say what would be uploaded; upload nothing.
     #[arg(long)]
     pub dry_run: bool,
-    #[arg(long, default_value = "dist")]
+    /// The release directory.
+    #[arg(long, value_name = "DIR", default_value = "dist")]
     pub dist: PathBuf,
 }
 
@@ -133,7 +183,8 @@ pub struct GithubRelease {
     /// Print the assets, notes and `gh` commands; call nothing.
     #[arg(long)]
     pub dry_run: bool,
-    #[arg(long, default_value = "dist")]
+    /// The release directory.
+    #[arg(long, value_name = "DIR", default_value = "dist")]
     pub dist: PathBuf,
 }
 
@@ -156,7 +207,8 @@ pub struct FreezeCheck {
     pub tool: FreezeTool,
     #[arg(long, value_enum, default_value_t = FreezeMode::Onedir)]
     pub mode: FreezeMode,
-    #[arg(long, default_value = "dist")]
+    /// The release directory holding this machine's wheel.
+    #[arg(long, value_name = "DIR", default_value = "dist")]
     pub dist: PathBuf,
     /// Freeze without the package's hook/configuration (negative test: must fail).
     #[arg(long)]

@@ -1,25 +1,33 @@
 //! `cargo xtask freeze-check`: freeze `scripts/freeze_app.py` with PyInstaller or Nuitka from the
 //! host wheel in `dist/`, run the frozen app, and prove it found, started, called and stopped the
 //! sidecar. Every step writes its stdout/stderr into `target/freeze/<tool>-<mode>/`.
+//!
+//! What differs per tool (pin, command line, layout, output paths) is its `Tool`, one file each;
+//! `app.rs` runs and judges the frozen app, `host.rs` picks the wheel, `work.rs` runs the steps.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use xshell::{cmd, Shell};
 
+use crate::config::Config;
 use crate::flags::{self, FreezeMode, FreezeTool};
 use crate::python_env::{find_interpreter, NEWEST};
-use crate::wheel::{Arch, Os, WheelFilename};
+use crate::util::venv_python;
 
+mod app;
+mod host;
+mod nuitka;
 mod procs;
+mod pyinstaller;
 mod work;
 
-use procs::{leftover_processes, process_alive, MARKER_ENV};
+pub use host::host_wheel;
 pub use work::StepFailed;
-use work::{describe, tail, Work};
+use work::{tail, Work};
 
 /// Pinned: a new release of either tool must not silently change what "works" means.
 pub const PYINSTALLER: &str = "pyinstaller==6.22.3";
@@ -37,14 +45,45 @@ const FREEZE_TIMEOUT: Duration = Duration::from_secs(1200);
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 const LEFTOVER_GRACE: Duration = Duration::from_secs(3);
 
+/// The frozen executable, and for one-dir layouts the sidecar inside the bundle.
+type Outputs = (PathBuf, Option<PathBuf>);
+
+/// What differs between the freezing tools; the steps around them are `Freeze`'s.
+trait Tool {
+    /// Names the tool's venv and work folders.
+    fn name(&self) -> &'static str;
+    /// The pinned pip requirement.
+    fn requirement(&self) -> &'static str;
+    /// What `mcp_sidecar.locate_binary()` must report inside this tool's freeze.
+    fn layout(&self, mode: FreezeMode) -> &'static str;
+    /// Where the freeze in `work` puts the app (`exe`) and the sidecar (`native`, package-relative).
+    fn outputs(&self, work: &Path, mode: FreezeMode, exe: &str, native: &Path) -> Outputs;
+    /// Freezes `script` into `work.dir`.
+    fn freeze(
+        &self,
+        job: &Freeze,
+        sh: &Shell,
+        work: &mut Work,
+        python: &Path,
+        script: &Path,
+    ) -> Result<()>;
+}
+
+fn tool(tool: FreezeTool) -> &'static dyn Tool {
+    match tool {
+        FreezeTool::Pyinstaller => &pyinstaller::PyInstaller,
+        FreezeTool::Nuitka => &nuitka::Nuitka,
+    }
+}
+
 impl flags::FreezeCheck {
-    pub fn run(self, sh: &Shell) -> Result<()> {
+    pub fn run(self, sh: &Shell, cfg: &Config) -> Result<()> {
         let dist = crate::project_root().join(&self.dist);
         let freeze = Freeze {
             tool: self.tool,
             mode: self.mode,
             no_hook: self.no_hook,
-            wheel: host_wheel(&dist)?,
+            wheel: host_wheel(&dist, &cfg.name)?,
             venv: if self.reuse_venv {
                 VenvUse::Reuse
             } else {
@@ -55,68 +94,6 @@ impl flags::FreezeCheck {
         report.print();
         Ok(())
     }
-}
-
-/// The wheel in `dist` whose platform tag is this machine's OS and architecture.
-pub fn host_wheel(dist: &Path) -> Result<PathBuf> {
-    let (os, arch) = host_platform()?;
-    let entries = fs::read_dir(dist).with_context(|| {
-        format!(
-            "reading {} (run `cargo xtask dist` first to build the wheels)",
-            dist.display()
-        )
-    })?;
-    let mut seen = Vec::new();
-    let mut matching = Vec::new();
-    for entry in entries {
-        let path = entry?.path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-            continue;
-        };
-        let Ok(wheel) = WheelFilename::parse(name) else {
-            continue;
-        };
-        seen.push(name.to_string());
-        let platforms = wheel.platforms();
-        if wheel.name.normalized() == "mcp-sidecar"
-            && platforms.iter().any(|t| t.os() == os && t.arch() == arch)
-        {
-            matching.push(path);
-        }
-    }
-    match matching.len() {
-        1 => Ok(matching.remove(0)),
-        0 => bail!(
-            "no mcp_sidecar wheel for this machine ({os:?} {arch:?}) in {}; wheels there: [{}]. \
-             Run `cargo xtask dist` first.",
-            dist.display(),
-            seen.join(", ")
-        ),
-        _ => bail!(
-            "more than one mcp_sidecar wheel for this machine in {}: {}",
-            dist.display(),
-            matching
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
-}
-
-fn host_platform() -> Result<(Os, Arch)> {
-    let os = match std::env::consts::OS {
-        "linux" => Os::Linux,
-        "macos" => Os::Macos,
-        "windows" => Os::Windows,
-        other => bail!("freeze-check does not know wheels for OS `{other}`"),
-    };
-    let arch = match std::env::consts::ARCH {
-        "x86_64" => Arch::X86_64,
-        "aarch64" => Arch::Aarch64,
-        other => bail!("freeze-check does not know wheels for architecture `{other}`"),
-    };
-    Ok((os, arch))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,8 +163,12 @@ impl Report {
 }
 
 impl Freeze {
+    fn tool(&self) -> &'static dyn Tool {
+        tool(self.tool)
+    }
+
     pub fn label(&self) -> String {
-        let mut label = format!("{} {}", tool_name(self.tool), mode_name(self.mode));
+        let mut label = format!("{} {}", self.tool().name(), mode_name(self.mode));
         if self.no_hook {
             label.push_str(" --no-hook");
         }
@@ -199,43 +180,19 @@ impl Freeze {
         let suffix = if self.no_hook { "-no-hook" } else { "" };
         freeze_root().join(format!(
             "{}-{}{suffix}",
-            tool_name(self.tool),
+            self.tool().name(),
             mode_name(self.mode)
         ))
     }
 
-    /// What `mcp_sidecar.locate_binary()` must report inside this freeze.
-    pub fn expected_layout(&self) -> &'static str {
-        match (self.tool, self.mode) {
-            (FreezeTool::Pyinstaller, FreezeMode::Onedir) => "pyinstaller-onedir",
-            (FreezeTool::Pyinstaller, FreezeMode::Onefile) => "pyinstaller-onefile",
-            (FreezeTool::Nuitka, FreezeMode::Onedir) => "nuitka-standalone",
-            (FreezeTool::Nuitka, FreezeMode::Onefile) => "nuitka-onefile",
-        }
-    }
-
     /// The frozen executable, and the sidecar inside the bundle for one-dir layouts.
-    pub fn outputs(&self) -> (PathBuf, Option<PathBuf>) {
-        let work = self.work_dir();
+    pub fn outputs(&self) -> Outputs {
         let exe = format!("{APP}{}", std::env::consts::EXE_SUFFIX);
         let native = Path::new("mcp_sidecar")
             .join("_native")
             .join(format!("mcp-sidecar{}", std::env::consts::EXE_SUFFIX));
-        match (self.tool, self.mode) {
-            (FreezeTool::Pyinstaller, FreezeMode::Onedir) => {
-                let bundle = work.join("dist").join(APP);
-                (
-                    bundle.join(&exe),
-                    Some(bundle.join("_internal").join(native)),
-                )
-            }
-            (FreezeTool::Pyinstaller, FreezeMode::Onefile) => (work.join("dist").join(&exe), None),
-            (FreezeTool::Nuitka, FreezeMode::Onedir) => {
-                let bundle = work.join("build").join(format!("{APP}.dist"));
-                (bundle.join(&exe), Some(bundle.join(native)))
-            }
-            (FreezeTool::Nuitka, FreezeMode::Onefile) => (work.join("build").join(&exe), None),
-        }
+        self.tool()
+            .outputs(&self.work_dir(), self.mode, &exe, &native)
     }
 
     pub fn venv_dir(&self) -> PathBuf {
@@ -250,7 +207,18 @@ impl Freeze {
 
         let python = self.prepare_venv(sh, &mut work)?;
         self.install(sh, &mut work, &python)?;
-        self.freeze(sh, &mut work, &python)?;
+        let script = work.dir.join(format!("{APP}.py"));
+        fs::copy(crate::project_root().join("scripts/freeze_app.py"), &script)
+            .with_context(|| format!("copying scripts/freeze_app.py to {}", script.display()))?;
+        self.tool().freeze(self, sh, &mut work, &python, &script)?;
+        let (app, _) = self.outputs();
+        if !app.is_file() {
+            return Err(work.fail(
+                "freeze",
+                format!("the build finished but {} does not exist", app.display()),
+                &work.dir.display().to_string(),
+            ));
+        }
         let app_output = self.run_app(sh, &mut work)?;
         let bundled = self.check_bundle(&work, &app_output)?;
         Ok(Report {
@@ -278,15 +246,12 @@ impl Freeze {
     }
 
     fn install(&self, sh: &Shell, work: &mut Work, python: &Path) -> Result<()> {
-        let tool = match self.tool {
-            FreezeTool::Pyinstaller => PYINSTALLER,
-            FreezeTool::Nuitka => NUITKA,
-        };
+        let requirement = self.tool().requirement();
         work.exec_ok(
             "install-tool",
             cmd!(
                 sh,
-                "{python} -m pip install --disable-pip-version-check {tool}"
+                "{python} -m pip install --disable-pip-version-check {requirement}"
             ),
             INSTALL_TIMEOUT,
         )?;
@@ -317,255 +282,6 @@ impl Freeze {
             ));
         }
         Ok(())
-    }
-
-    fn freeze(&self, sh: &Shell, work: &mut Work, python: &Path) -> Result<()> {
-        let script = work.dir.join(format!("{APP}.py"));
-        fs::copy(crate::project_root().join("scripts/freeze_app.py"), &script)
-            .with_context(|| format!("copying scripts/freeze_app.py to {}", script.display()))?;
-        if cfg!(target_os = "linux")
-            && self.tool == FreezeTool::Nuitka
-            && which("patchelf").is_none()
-        {
-            return Err(work.fail(
-                "freeze",
-                "Nuitka standalone builds on Linux need patchelf: apt-get install patchelf \
-                 (scripts/setup-debian.sh installs it)",
-                "(none)",
-            ));
-        }
-        let dir = work.dir.clone();
-        match self.tool {
-            FreezeTool::Pyinstaller => {
-                let mode = format!("--{}", mode_name(self.mode));
-                // User hooks outrank a package's own (priority 1000 vs 0): an empty one disables ours.
-                let shadow = dir.join("shadow-hooks");
-                let shadow_args = if self.no_hook {
-                    fs::create_dir_all(&shadow)?;
-                    fs::write(
-                        shadow.join("hook-mcp_sidecar.py"),
-                        "# Shadows mcp_sidecar's own hook: freeze as if the package shipped none.\n",
-                    )?;
-                    vec!["--additional-hooks-dir".into(), shadow.clone()]
-                } else {
-                    Vec::<PathBuf>::new()
-                };
-                let built = work.exec_ok(
-                    "freeze",
-                    cmd!(
-                        sh,
-                        "{python} -m PyInstaller --noconfirm {mode} --name {APP} --distpath {dir}/dist --workpath {dir}/build --specpath {dir} {shadow_args...} {script}"
-                    ),
-                    FREEZE_TIMEOUT,
-                )?;
-                // Prove which hook ran: the package's (via the pyinstaller40 entry point) or the shadow.
-                let hook_line = built
-                    .stderr
-                    .lines()
-                    .find(|l| l.contains("hook-mcp_sidecar.py"))
-                    .unwrap_or("");
-                let expected_dir = if self.no_hook {
-                    shadow.display().to_string()
-                } else {
-                    Path::new("mcp_sidecar")
-                        .join("_pyinstaller")
-                        .display()
-                        .to_string()
-                };
-                if !hook_line.contains(&expected_dir) {
-                    return Err(work.fail(
-                        "freeze",
-                        format!(
-                            "PyInstaller did not run hook-mcp_sidecar.py from {expected_dir} \
-                             (is the pyinstaller40 entry point in the wheel?); its hook line: {hook_line:?}"
-                        ),
-                        &built.logs,
-                    ));
-                }
-            }
-            FreezeTool::Nuitka => {
-                let mode = match self.mode {
-                    FreezeMode::Onedir => "--mode=standalone",
-                    FreezeMode::Onefile => "--mode=onefile",
-                };
-                // The README's way to name the package's configuration: ask the installed package.
-                let config = if self.no_hook {
-                    None
-                } else {
-                    let found = work.exec_ok(
-                        "nuitka-config",
-                        cmd!(sh, "{python} -m mcp_sidecar._nuitka"),
-                        RUN_TIMEOUT,
-                    )?;
-                    Some(format!(
-                        "--user-package-configuration-file={}",
-                        found.stdout.trim()
-                    ))
-                };
-                work.exec_ok(
-                    "freeze",
-                    cmd!(
-                        sh,
-                        "{python} -m nuitka {mode} --assume-yes-for-downloads --remove-output --output-dir={dir}/build --output-filename={APP} {config...} {script}"
-                    ),
-                    FREEZE_TIMEOUT,
-                )?;
-            }
-        }
-        let (app, _) = self.outputs();
-        if !app.is_file() {
-            return Err(work.fail(
-                "freeze",
-                format!("the build finished but {} does not exist", app.display()),
-                &work.dir.display().to_string(),
-            ));
-        }
-        Ok(())
-    }
-
-    /// Runs the frozen app in a scrubbed environment and checks what it printed.
-    fn run_app(&self, sh: &Shell, work: &mut Work) -> Result<BTreeMap<String, String>> {
-        let (app, _) = self.outputs();
-        let marker = format!(
-            "{}-{}",
-            std::process::id(),
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0)
-        );
-        // No PATH entry or user scheme may hold an mcp-sidecar: only the bundle counts.
-        let user_base = work.dir.join("no-user-base");
-        let user_base = user_base.to_string_lossy();
-        let path = scrubbed_path();
-        let mut envs: Vec<(&str, &str)> = vec![
-            ("PATH", &path),
-            ("PYTHONUSERBASE", &user_base),
-            (MARKER_ENV, &marker),
-        ];
-        let kept: Vec<(&str, String)> = KEPT_ENV
-            .iter()
-            .filter_map(|k| std::env::var(k).ok().map(|v| (*k, v)))
-            .collect();
-        envs.extend(kept.iter().map(|(k, v)| (*k, v.as_str())));
-        let run = work.exec("run", cmd!(sh, "{app}").env_clear(), &envs, RUN_TIMEOUT);
-        // Scanned whatever happened to the run: a crash or a timeout may leave a sidecar behind.
-        let mut leftovers = leftover_processes(&marker, LEFTOVER_GRACE);
-        let run = run?;
-        let output = parse_output(&run.stdout);
-        if let Some(pid) = output
-            .get("sidecar pid")
-            .and_then(|p| p.parse::<u32>().ok())
-        {
-            if process_alive(pid) {
-                leftovers.push(format!("  {pid} (the sidecar the app reported)"));
-            }
-        }
-        let leftovers = if leftovers.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "processes the frozen app started were still running {} s after it exited \
-                 (now killed):\n{}",
-                LEFTOVER_GRACE.as_secs(),
-                leftovers.join("\n")
-            )
-        };
-        if !run.status.success() {
-            let meaning = match run.status.code() {
-                Some(3) => " (the app could not find the sidecar binary)",
-                _ => "",
-            };
-            // The app's own failure line, and the locator's list of paths that follows it.
-            let failure = run
-                .stderr
-                .find("freeze_app: FAILED")
-                .map(|at| tail(&run.stderr[at..], 40))
-                .unwrap_or_else(|| tail(&run.stderr, 25));
-            let detail = format!(
-                "the frozen app exited with {}{meaning}:\n{failure}\n{leftovers}",
-                describe(run.status)
-            );
-            return Err(work.fail("run", detail.trim_end(), &run.logs));
-        }
-        if !leftovers.is_empty() {
-            return Err(work.fail("leftovers", leftovers, &run.logs));
-        }
-        let expect = |key: &str, want: &str| -> Result<()> {
-            match output.get(key) {
-                Some(got) if got == want => Ok(()),
-                got => Err(work.fail(
-                    "run",
-                    format!(
-                        "the frozen app printed `{key}: {}`, expected `{key}: {want}`",
-                        got.map_or("<nothing>", |g| g)
-                    ),
-                    &run.logs,
-                )),
-            }
-        };
-        expect("result", "OK")?;
-        expect("tool answer", PROBE_ANSWER)?;
-        expect("layout", self.expected_layout())?;
-        expect("executable", "yes")?;
-        expect("sidecar exit", "0")?;
-        Ok(output)
-    }
-
-    /// One-dir layouts: the sidecar sits in the bundle, executable, and is the one the app used.
-    fn check_bundle(
-        &self,
-        work: &Work,
-        output: &BTreeMap<String, String>,
-    ) -> Result<Option<(PathBuf, Option<u32>)>> {
-        let (_, bundled) = self.outputs();
-        let logs = work.dir.display().to_string();
-        let Some(bundled) = bundled else {
-            // One-file: the app reported an executable sidecar in its extraction folder.
-            let reported = output.get("binary").map(PathBuf::from).unwrap_or_default();
-            if reported.starts_with(self.venv_dir()) || reported.starts_with(&work.dir) {
-                return Err(work.fail(
-                    "bundle",
-                    format!(
-                        "the one-file app used {}, not its extraction folder",
-                        reported.display()
-                    ),
-                    &logs,
-                ));
-            }
-            return Ok(None);
-        };
-        let meta = fs::metadata(&bundled).map_err(|e| {
-            work.fail(
-                "bundle",
-                format!("the bundled sidecar {}: {e}", bundled.display()),
-                &logs,
-            )
-        })?;
-        let mode = file_mode(&meta);
-        if let Some(mode) = mode.filter(|m| m & 0o111 != 0o111) {
-            return Err(work.fail(
-                "bundle",
-                format!(
-                    "the bundled sidecar {} lost its executable bits (mode {mode:o})",
-                    bundled.display()
-                ),
-                &logs,
-            ));
-        }
-        let reported = output.get("binary").map(PathBuf::from).unwrap_or_default();
-        if !same_file(&reported, &bundled) {
-            return Err(work.fail(
-                "bundle",
-                format!(
-                    "the app used {}, not the bundled {}",
-                    reported.display(),
-                    bundled.display()
-                ),
-                &logs,
-            ));
-        }
-        Ok(Some((bundled, mode)))
     }
 }
 
@@ -602,53 +318,13 @@ pub fn pyinstaller_hook_tests(sh: &Shell) -> Result<Duration> {
     Ok(work.timings.iter().map(|(_, took)| *took).sum())
 }
 
-/// Environment the frozen app keeps (temp dirs, locale, Windows essentials); everything else goes.
-const KEPT_ENV: &[&str] = &[
-    "HOME",
-    "USER",
-    "LANG",
-    "LC_ALL",
-    "TMPDIR",
-    "TEMP",
-    "TMP",
-    "SYSTEMROOT",
-    "WINDIR",
-    "USERPROFILE",
-    "LOCALAPPDATA",
-    "APPDATA",
-];
-
-fn scrubbed_path() -> String {
-    if cfg!(windows) {
-        let root = std::env::var("SYSTEMROOT").unwrap_or_else(|_| r"C:\Windows".to_string());
-        format!(r"{root}\System32;{root}")
-    } else {
-        "/usr/bin:/bin".to_string()
-    }
-}
-
 pub fn freeze_root() -> PathBuf {
     crate::project_root().join("target/freeze")
 }
 
 /// `target/freeze/venv-<tool>`: one per tool, shared by its modes.
-fn tool_venv(tool: FreezeTool) -> PathBuf {
-    freeze_root().join(format!("venv-{}", tool_name(tool)))
-}
-
-fn venv_python(venv: &Path) -> PathBuf {
-    if cfg!(windows) {
-        venv.join("Scripts").join("python.exe")
-    } else {
-        venv.join("bin").join("python")
-    }
-}
-
-fn tool_name(tool: FreezeTool) -> &'static str {
-    match tool {
-        FreezeTool::Pyinstaller => "pyinstaller",
-        FreezeTool::Nuitka => "nuitka",
-    }
+fn tool_venv(which: FreezeTool) -> PathBuf {
+    freeze_root().join(format!("venv-{}", tool(which).name()))
 }
 
 fn mode_name(mode: FreezeMode) -> &'static str {
@@ -658,112 +334,30 @@ fn mode_name(mode: FreezeMode) -> &'static str {
     }
 }
 
-/// `key: value` lines of the app's stdout; the first of each key wins.
-fn parse_output(stdout: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for line in stdout.lines() {
-        if let Some((key, value)) = line.split_once(": ") {
-            out.entry(key.trim().to_string())
-                .or_insert_with(|| value.trim().to_string());
-        }
-    }
-    out
-}
-
-fn which(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(program))
-            .find(|p| p.is_file())
-    })
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
-}
-
-#[cfg(unix)]
-fn file_mode(meta: &fs::Metadata) -> Option<u32> {
-    use std::os::unix::fs::PermissionsExt;
-    Some(meta.permissions().mode() & 0o7777)
-}
-
-#[cfg(not(unix))]
-fn file_mode(_meta: &fs::Metadata) -> Option<u32> {
-    None // Windows runs any .exe: there is no executable bit to lose
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn parses_the_apps_key_value_lines() {
-        let out = parse_output(
-            "binary: /a/b\nlayout: pyinstaller-onedir\ntool answer: x: y\nlayout: other\n",
-        );
-        assert_eq!(out["binary"], "/a/b");
-        assert_eq!(out["layout"], "pyinstaller-onedir");
-        assert_eq!(out["tool answer"], "x: y");
-    }
-
-    #[test]
     fn every_variant_has_its_own_work_dir_and_layout() {
         let mut seen = std::collections::BTreeSet::new();
-        for tool in [FreezeTool::Pyinstaller, FreezeTool::Nuitka] {
+        for which in [FreezeTool::Pyinstaller, FreezeTool::Nuitka] {
             for mode in [FreezeMode::Onedir, FreezeMode::Onefile] {
                 for no_hook in [false, true] {
                     let f = Freeze {
-                        tool,
+                        tool: which,
                         mode,
                         no_hook,
                         wheel: PathBuf::new(),
                         venv: VenvUse::Reuse,
                     };
                     assert!(seen.insert(f.work_dir()), "{}", f.label());
-                    assert!(f.expected_layout().starts_with(tool_name(tool)));
+                    assert!(f.tool().layout(mode).starts_with(tool(which).name()));
+                    let (app, bundled) = f.outputs();
+                    assert!(app.starts_with(f.work_dir()), "{}", app.display());
+                    assert_eq!(bundled.is_some(), mode == FreezeMode::Onedir);
                 }
             }
         }
-    }
-
-    #[test]
-    fn picks_the_host_wheel_by_platform_tag() {
-        let dir = std::env::temp_dir().join(format!("freeze-check-wheels-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
-        let names = [
-            "mcp_sidecar-0.1.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
-            "mcp_sidecar-0.1.0-py3-none-macosx_10_12_x86_64.whl",
-            "mcp_sidecar-0.1.0-py3-none-macosx_11_0_arm64.whl",
-            "mcp_sidecar-0.1.0-py3-none-win_amd64.whl",
-            "mcp_sidecar-0.1.0.tar.gz",
-        ];
-        for name in names {
-            fs::write(dir.join(name), b"").unwrap();
-        }
-        let picked = host_wheel(&dir);
-        let _ = fs::remove_dir_all(&dir);
-        let (os, arch) = host_platform().unwrap();
-        let picked = picked.unwrap();
-        let name = picked.file_name().unwrap().to_str().unwrap();
-        let wheel = WheelFilename::parse(name).unwrap();
-        assert!(wheel
-            .platforms()
-            .iter()
-            .any(|t| t.os() == os && t.arch() == arch));
-    }
-
-    #[test]
-    fn no_host_wheel_says_what_it_found() {
-        let dir = std::env::temp_dir().join(format!("freeze-check-empty-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
-        fs::write(dir.join("mcp_sidecar-0.1.0-py3-none-win_arm64.whl"), b"").unwrap();
-        let err = host_wheel(&dir).unwrap_err().to_string();
-        let _ = fs::remove_dir_all(&dir);
-        assert!(err.contains("win_arm64"), "{err}");
-        assert!(err.contains("cargo xtask dist"), "{err}");
     }
 }

@@ -9,8 +9,10 @@ use anyhow::{bail, ensure, Context, Result};
 use xshell::{cmd, Shell};
 
 use crate::artifact::{Artifact, ArtifactKind};
+use crate::config::Config;
 use crate::flags;
 use crate::release_assets::Inventory;
+use crate::util::{human_size, shell_quote};
 use crate::wheel::{Arch, PlatformTag};
 
 /// What GitHub already holds for the tag (a rerun resumes a draft, never touches a release).
@@ -22,14 +24,11 @@ pub enum Existing {
 }
 
 impl flags::GithubRelease {
-    pub fn run(self, sh: &Shell) -> Result<()> {
-        let cfg = crate::config::Config::load()?;
-        let version = cfg.version.clone();
-        check_tag(&self.tag, &version.to_string())?;
-        let inventory = Inventory::load(&self.dist, &version)
-            .context("refusing to release: dist/ is not one consistent release")?;
-        crate::publish::require_clean_check(&inventory, &cfg)?;
-        let notes = render_notes(&version.to_string(), &inventory);
+    pub fn run(self, sh: &Shell, cfg: &Config) -> Result<()> {
+        let version = cfg.version.to_string();
+        check_tag(&self.tag, &version)?;
+        let inventory = crate::release_gate::open(&self.dist, cfg)?;
+        let notes = render_notes(&version, &inventory);
         let notes_file = crate::project_root()
             .join("target/github-release")
             .join(format!("notes-{}.md", self.tag));
@@ -108,31 +107,69 @@ fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
 }
 
-/// Asks GitHub about the tag's release; "release not found" means there is none yet.
+/// What GitHub holds for the tag, judged from gh's exit status and JSON alone. `release view`
+/// exits non-zero both when there is no such release and on any other failure, so a failed
+/// view is settled by `release list` (drafts included), which must itself succeed.
 fn existing_release(sh: &Shell, tag: &str) -> Result<Existing> {
-    let output = cmd!(sh, "gh release view {tag} --json isDraft")
+    let view = cmd!(sh, "gh release view {tag} --json tagName,isDraft")
         .quiet()
         .ignore_status()
         .output()
         .context("running `gh release view` (is the `gh` CLI installed?)")?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        if stderr.contains("not found") {
-            return Ok(Existing::Absent);
-        }
-        bail!("gh release view {tag} failed: {}", stderr.trim());
+    if view.status.success() {
+        let release: GhRelease = parse_json(&view.stdout, "gh release view")?;
+        ensure!(
+            release.tag_name == tag,
+            "`gh release view {tag}` answered for tag {}",
+            release.tag_name
+        );
+        return Ok(release.state());
     }
-    parse_view(&String::from_utf8_lossy(&output.stdout))
+    let list = cmd!(sh, "gh release list --json tagName,isDraft --limit 1000")
+        .quiet()
+        .output()
+        .with_context(|| {
+            format!(
+                "`gh release view {tag}` failed ({}), and so did `gh release list`",
+                String::from_utf8_lossy(&view.stderr).trim()
+            )
+        })?;
+    let releases: Vec<GhRelease> = parse_json(&list.stdout, "gh release list")?;
+    Ok(state_of(tag, &releases))
 }
 
-fn parse_view(stdout: &str) -> Result<Existing> {
-    let view: serde_json::Value = serde_json::from_str(stdout)
-        .with_context(|| format!("parsing `gh release view` output `{stdout}`"))?;
-    match view.get("isDraft").and_then(|d| d.as_bool()) {
-        Some(true) => Ok(Existing::Draft),
-        Some(false) => Ok(Existing::Published),
-        None => bail!("`gh release view` did not say whether the release is a draft: {stdout}"),
+/// One release as `gh release view/list --json tagName,isDraft` prints it.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GhRelease {
+    tag_name: String,
+    is_draft: bool,
+}
+
+impl GhRelease {
+    fn state(&self) -> Existing {
+        if self.is_draft {
+            Existing::Draft
+        } else {
+            Existing::Published
+        }
     }
+}
+
+fn state_of(tag: &str, releases: &[GhRelease]) -> Existing {
+    releases
+        .iter()
+        .find(|r| r.tag_name == tag)
+        .map_or(Existing::Absent, GhRelease::state)
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(stdout: &[u8], what: &str) -> Result<T> {
+    serde_json::from_slice(stdout).with_context(|| {
+        format!(
+            "parsing the JSON `{what}` printed: `{}`",
+            String::from_utf8_lossy(stdout).trim()
+        )
+    })
 }
 
 /// Release notes: version, how to install, the platform table and the checksums, verbatim.
@@ -205,14 +242,6 @@ fn platform_label(asset: &Artifact) -> String {
     }
 }
 
-fn human_size(bytes: u64) -> String {
-    if bytes >= 1000 * 1024 {
-        format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
-    } else {
-        format!("{:.1} KiB", bytes as f64 / 1024.0)
-    }
-}
-
 /// What `--dry-run` prints: the assets, the notes and the exact `gh` commands.
 pub fn render_plan(
     tag: &str,
@@ -233,16 +262,6 @@ pub fn render_plan(
         let _ = writeln!(out, "  gh {}", shown.join(" "));
     }
     out
-}
-
-/// Quotes a word for display the way a shell would need it.
-fn shell_quote(word: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:+@%,".contains(c);
-    if !word.is_empty() && word.chars().all(plain) {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
 }
 
 #[cfg(test)]
@@ -313,14 +332,21 @@ mod tests {
     }
 
     #[test]
-    fn view_output_is_parsed() {
-        assert_eq!(parse_view(r#"{"isDraft":true}"#).unwrap(), Existing::Draft);
-        assert_eq!(
-            parse_view(r#"{"isDraft":false}"#).unwrap(),
-            Existing::Published
-        );
-        assert!(parse_view("{}").is_err());
-        assert!(parse_view("not json").is_err());
+    fn gh_json_decides_what_exists() {
+        let view: GhRelease =
+            parse_json(br#"{"isDraft":true,"tagName":"v1.0.0"}"#, "view").unwrap();
+        assert_eq!(view.state(), Existing::Draft);
+        let list: Vec<GhRelease> = parse_json(
+            br#"[{"isDraft":false,"tagName":"v0.9.0"},{"isDraft":true,"tagName":"v1.0.0"}]"#,
+            "list",
+        )
+        .unwrap();
+        assert_eq!(state_of("v1.0.0", &list), Existing::Draft);
+        assert_eq!(state_of("v0.9.0", &list), Existing::Published);
+        assert_eq!(state_of("v2.0.0", &list), Existing::Absent);
+        assert_eq!(state_of("v2.0.0", &[]), Existing::Absent);
+        assert!(parse_json::<GhRelease>(b"{}", "view").is_err());
+        assert!(parse_json::<Vec<GhRelease>>(b"release not found", "list").is_err());
     }
 
     #[test]
@@ -376,8 +402,12 @@ mod tests {
         let names: Vec<String> = inventory.assets.iter().map(|a| a.name()).collect();
         assert_eq!(listed, names);
         assert!(plan.contains("assets (7):"));
-        assert!(plan.contains("gh release edit v2.0.0 --draft=false"));
-        assert_eq!(shell_quote("mcp-sidecar 2.0.0"), "'mcp-sidecar 2.0.0'");
-        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        // Each command line, pasted into a shell, is exactly the argv gh gets.
+        let shown: Vec<Vec<String>> = plan
+            .lines()
+            .filter_map(|l| l.strip_prefix("  gh "))
+            .map(|l| shlex::split(l).unwrap())
+            .collect();
+        assert_eq!(shown, commands);
     }
 }

@@ -2,7 +2,6 @@
 //! unwinds through `atomic`'s cleanup and leaves no temp file; a second one kills at once.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
@@ -27,16 +26,6 @@ pub fn check() -> Result<()> {
         bail!(MESSAGE);
     }
     Ok(())
-}
-
-/// Sleeps up to `duration`, returning early with an error when interrupted.
-pub fn sleep(duration: Duration) -> Result<()> {
-    let end = Instant::now() + duration;
-    while Instant::now() < end {
-        check()?;
-        std::thread::sleep((end - Instant::now()).min(Duration::from_millis(20)));
-    }
-    check()
 }
 
 #[cfg(unix)]
@@ -66,18 +55,5 @@ mod sys {
             signal(SIGINT, handler);
             signal(SIGTERM, handler);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sleep_without_interrupt_completes() {
-        let start = Instant::now();
-        sleep(Duration::from_millis(30)).unwrap();
-        assert!(start.elapsed() >= Duration::from_millis(30));
-        check().unwrap();
     }
 }

@@ -17,6 +17,7 @@ mod plan;
 mod publish;
 mod python_env;
 mod release_assets;
+mod release_gate;
 mod sbom;
 mod target;
 mod test;
@@ -31,25 +32,27 @@ use std::process::ExitCode;
 use clap::Parser;
 use xshell::Shell;
 
+use crate::config::Config;
+
 fn main() -> ExitCode {
+    restore_sigpipe();
     let flags = flags::Xtask::parse();
     let result = (|| -> anyhow::Result<ExitCode> {
         let sh = Shell::new()?;
         sh.change_dir(project_root());
+        // Loaded once, here (it runs `cargo metadata`); every command reads it.
+        let cfg = Config::load()?;
+        let ok = |()| ExitCode::SUCCESS;
         match flags.cmd {
-            flags::Cmd::Dist(cmd) => cmd
-                .run(&sh, &config::Config::load()?)
-                .map(|()| ExitCode::SUCCESS),
-            flags::Cmd::Plan(cmd) => cmd
-                .run(&sh, &config::Config::load()?)
-                .map(|()| ExitCode::SUCCESS),
+            flags::Cmd::Dist(cmd) => cmd.run(&sh, &cfg).map(ok),
+            flags::Cmd::Plan(cmd) => cmd.run(&sh, &cfg).map(ok),
             // check distinguishes "findings" (1) from usage or I/O errors (2).
-            flags::Cmd::Check(cmd) => cmd.run(&sh, &config::Config::load()?),
-            flags::Cmd::Test(cmd) => cmd.run(&sh).map(|()| ExitCode::SUCCESS),
-            flags::Cmd::Bench(cmd) => cmd.run(&sh).map(|()| ExitCode::SUCCESS),
-            flags::Cmd::Publish(cmd) => cmd.run(&sh).map(|()| ExitCode::SUCCESS),
-            flags::Cmd::GithubRelease(cmd) => cmd.run(&sh).map(|()| ExitCode::SUCCESS),
-            flags::Cmd::FreezeCheck(cmd) => cmd.run(&sh).map(|()| ExitCode::SUCCESS),
+            flags::Cmd::Check(cmd) => cmd.run(&sh, &cfg),
+            flags::Cmd::Test(cmd) => cmd.run(&sh, &cfg).map(ok),
+            flags::Cmd::Bench(cmd) => cmd.run(&sh, &cfg).map(ok),
+            flags::Cmd::Publish(cmd) => cmd.run(&sh, &cfg).map(ok),
+            flags::Cmd::GithubRelease(cmd) => cmd.run(&sh, &cfg).map(ok),
+            flags::Cmd::FreezeCheck(cmd) => cmd.run(&sh, &cfg).map(ok),
         }
     })();
     match result {
@@ -58,6 +61,16 @@ fn main() -> ExitCode {
             eprintln!("error: {err:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Rust ignores SIGPIPE, so printing into a closed pipe (`… --json | head -1`) would panic;
+/// the default action ends the process quietly with the status a shell expects (141).
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first in main, before any thread exists; SIG_DFL is always a valid action.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, ensure, Context, Result};
 use xshell::{cmd, Shell};
 
+use crate::config::Config;
 use crate::flags;
 use crate::python_env::{Venv, NEWEST};
 use crate::release_assets::Inventory;
@@ -44,7 +45,7 @@ pub enum OnIndex {
 }
 
 impl flags::Publish {
-    pub fn run(self, sh: &Shell) -> Result<()> {
+    pub fn run(self, sh: &Shell, cfg: &Config) -> Result<()> {
         let url = self.repository_url.as_deref().unwrap_or(PYPI_UPLOAD_URL);
         check_repository_url(url)?;
         let check_url = self
@@ -59,10 +60,7 @@ impl flags::Publish {
         } else {
             Some(credentials?)
         };
-        let cfg = crate::config::Config::load()?;
-        let inventory = Inventory::load(&self.dist, &cfg.version)
-            .context("refusing to publish: dist/ is not one consistent release")?;
-        require_clean_check(&inventory, &cfg)?;
+        let inventory = crate::release_gate::open(&self.dist, cfg)?;
         let files: Vec<PathBuf> = inventory.distributions().map(|a| a.path.clone()).collect();
         let venv = Venv::ensure(sh, "release-tools", NEWEST, &[TWINE])?;
         let twine = venv.bin("twine");
@@ -197,26 +195,6 @@ pub fn files_to_upload(
         .filter(|a| matches!(on_index.get(&a.name()), None | Some(OnIndex::New)))
         .map(|a| a.path.clone())
         .collect())
-}
-
-/// The gate both `publish` and `github-release` pass through: `cargo xtask check` is clean on
-/// every wheel and sdist.
-pub fn require_clean_check(inventory: &Inventory, cfg: &crate::config::Config) -> Result<()> {
-    let files: Vec<PathBuf> = inventory.distributions().map(|a| a.path.clone()).collect();
-    let report = crate::check::check_paths(&files, None, &crate::check::Payload::of(cfg))
-        .context("running `cargo xtask check`")?;
-    if !report.is_clean() {
-        let mut findings = Vec::new();
-        report
-            .write_human(&mut findings)
-            .context("rendering the check report")?;
-        bail!(
-            "refusing to release: `cargo xtask check` found problems in {}:\n{}",
-            inventory.dir.display(),
-            String::from_utf8_lossy(&findings)
-        );
-    }
-    Ok(())
 }
 
 /// Refuses URLs that carry credentials or would send them in clear text off this machine.

@@ -43,6 +43,30 @@ mod tests {
     }
 
     #[test]
+    fn every_flag_has_help_and_the_readme_shows_the_release_dir_flag() {
+        let readme = read("README.md");
+        for sub in Xtask::command().get_subcommands() {
+            let name = sub.get_name();
+            for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+                assert!(
+                    arg.get_help().is_some() || !arg.get_possible_values().is_empty(),
+                    "`cargo xtask {name} --{}` has no help text",
+                    arg.get_id()
+                );
+                if arg.get_long() == Some("dist") {
+                    let row = readme
+                        .lines()
+                        .find(|l| l.starts_with(&format!("| `cargo xtask {name} ")));
+                    assert!(
+                        row.is_some_and(|r| r.contains("--dist DIR")),
+                        "README's row for `cargo xtask {name}` lacks `[--dist DIR]`"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn architecture_names_every_xtask_module() {
         let arch = read("ARCHITECTURE.md");
         let mut files = Vec::new();

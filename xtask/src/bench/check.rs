@@ -7,17 +7,13 @@ use std::time::{Duration, Instant};
 use anyhow::{ensure, Result};
 use xshell::{cmd, Shell};
 
+use super::median;
 use crate::python_env::{Venv, NEWEST};
 use crate::test::check::{dist_dir, distributions, TOOLS};
 
 const OURS_RUNS: usize = 15;
 const THEIRS_RUNS: usize = 3;
 const GOAL: Duration = Duration::from_millis(200);
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
 
 fn time<T>(f: impl FnOnce() -> Result<T>) -> Result<Duration> {
     let start = Instant::now();

@@ -9,13 +9,13 @@
 //!   run it on purpose, not on every bench.
 
 use std::fs;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use serde_json::json;
 use xshell::{cmd, Shell};
 
+use super::median;
 use crate::config::Config;
 use crate::dist::{pack, PackInputs};
 use crate::flags::Builder;
@@ -27,16 +27,15 @@ const WARM_GOAL: Duration = Duration::from_secs(5);
 const PACK_GOAL: Duration = Duration::from_millis(100);
 const COLD_GOAL_RATIO: f64 = 0.8;
 
-pub fn run(sh: &Shell, json: bool) -> Result<()> {
-    let cfg = Config::load()?;
+pub fn run(sh: &Shell, cfg: &Config, json: bool) -> Result<()> {
     let out = cfg.target_dir.join("bench/dist-warm");
     let out_arg = out.to_string_lossy().into_owned();
-    eprintln!("priming: cargo xtask dist --out {out_arg}");
-    cmd!(sh, "cargo xtask dist --out {out_arg}").run()?;
+    eprintln!("priming: cargo xtask dist --dist {out_arg}");
+    cmd!(sh, "cargo xtask dist --dist {out_arg}").run()?;
     let mut warm = Vec::new();
     for _ in 0..3 {
         let start = Instant::now();
-        cmd!(sh, "cargo xtask dist --out {out_arg}")
+        cmd!(sh, "cargo xtask dist --dist {out_arg}")
             .quiet()
             .ignore_stderr()
             .run()?;
@@ -45,14 +44,14 @@ pub fn run(sh: &Shell, json: bool) -> Result<()> {
     let warm = median(warm);
 
     let host = Host::detect(sh)?;
-    let targets = target::plan(&cfg, &host, &[], Builder::Auto)?;
+    let targets = target::plan(cfg, &host, &[], Builder::Auto)?;
     let linux = targets
         .iter()
         .find(|t| matches!(t.wheel.platforms()[0], PlatformTag::Manylinux { .. }))
         .context("no Linux target in the plan")?;
     let binary = fs::read(&linux.binary_path)
         .with_context(|| format!("reading {}", linux.binary_path.display()))?;
-    let inputs = PackInputs::load(&cfg, &targets, 1_700_000_000)?;
+    let inputs = PackInputs::load(cfg, &targets, 1_700_000_000)?;
     let mut packs = Vec::new();
     let mut size = 0;
     for _ in 0..10 {
@@ -95,11 +94,10 @@ pub fn run(sh: &Shell, json: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn run_cold(sh: &Shell, json: bool) -> Result<()> {
-    let cfg = Config::load()?;
+pub fn run_cold(sh: &Shell, cfg: &Config, json: bool) -> Result<()> {
     let bench = cfg.target_dir.join("bench");
     let host = Host::detect(sh)?;
-    let targets = target::plan(&cfg, &host, &[], Builder::Zig)?;
+    let targets = target::plan(cfg, &host, &[], Builder::Zig)?;
     let zig = toolchain::ensure_zig(sh)?;
     toolchain::ensure_rust_targets(
         sh,
@@ -110,7 +108,7 @@ pub fn run_cold(sh: &Shell, json: bool) -> Result<()> {
     )?;
 
     // 1. The xtask: one invocation for all four targets, packing and checking included.
-    let dir = fresh(&bench.join("cold-dist"))?;
+    let dir = crate::test::fresh_dir(&bench.join("cold-dist"))?;
     let out = bench.join("cold-dist-out").to_string_lossy().into_owned();
     eprintln!(
         "==> cold: cargo xtask dist --no-sdist (CARGO_TARGET_DIR={})",
@@ -119,13 +117,13 @@ pub fn run_cold(sh: &Shell, json: bool) -> Result<()> {
     // This binary, not `cargo xtask`: cargo would first rebuild xtask itself into the cold dir.
     let xtask = std::env::current_exe().context("locating the xtask binary")?;
     let start = Instant::now();
-    cmd!(sh, "{xtask} dist --no-sdist --out {out}")
+    cmd!(sh, "{xtask} dist --no-sdist --dist {out}")
         .env("CARGO_TARGET_DIR", &dir)
         .run()?;
     let ours = start.elapsed();
 
     // 2. Four separate cargo zigbuild runs, one target each, sharing one target dir.
-    let dir = fresh(&bench.join("cold-separate"))?;
+    let dir = crate::test::fresh_dir(&bench.join("cold-separate"))?;
     let (package, bin, czb) = (&cfg.dist.package, &cfg.dist.binary, &zig.cargo_zigbuild);
     let mut each = Vec::new();
     for t in &targets {
@@ -145,7 +143,7 @@ pub fn run_cold(sh: &Shell, json: bool) -> Result<()> {
     let separate: Duration = each.iter().map(|(_, d)| *d).sum();
 
     // 3. maturin's own zig build of the Linux wheel (the same binary, through maturin).
-    let dir = fresh(&bench.join("cold-maturin"))?;
+    let dir = crate::test::fresh_dir(&bench.join("cold-maturin"))?;
     let maturin = toolchain::ensure_maturin(sh)?;
     let maturin_out = bench.join("cold-maturin-out");
     eprintln!("==> cold: maturin build --release --zig -b bin --target x86_64-unknown-linux-gnu");
@@ -216,19 +214,6 @@ pub fn run_cold(sh: &Shell, json: bool) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn fresh(dir: &Path) -> Result<PathBuf> {
-    if dir.exists() {
-        fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
-    }
-    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    Ok(dir.to_path_buf())
-}
-
-fn median(mut xs: Vec<Duration>) -> Duration {
-    xs.sort();
-    xs[xs.len() / 2]
 }
 
 fn verdict(ok: bool) -> &'static str {

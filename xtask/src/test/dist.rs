@@ -23,7 +23,7 @@ pub struct Ctx<'a> {
     pub sh: &'a Shell,
     /// This very xtask binary: `dist` runs as a child process, exactly as a user runs it.
     pub xtask: PathBuf,
-    pub cfg: Config,
+    pub cfg: &'a Config,
     pub out: PathBuf,
     /// Scratch space for venvs, downloads and extra dist runs (under target/).
     pub scratch: PathBuf,
@@ -46,12 +46,7 @@ impl Ctx<'_> {
 
     /// A clean scratch folder for one step.
     pub fn fresh_dir(&self, name: &str) -> Result<PathBuf> {
-        let dir = self.scratch.join(name);
-        if dir.exists() {
-            fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
-        }
-        fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        Ok(dir)
+        super::fresh_dir(&self.scratch.join(name))
     }
 }
 
@@ -61,12 +56,12 @@ pub const MAC_ARM_TAG: &str = "macosx_11_0_arm64";
 pub const WIN_TAG: &str = "win_amd64";
 const ALL_TAGS: [&str; 4] = [LINUX_TAG, MAC_X64_TAG, MAC_ARM_TAG, WIN_TAG];
 
-pub fn run(sh: &Shell) -> Result<()> {
+pub fn run(sh: &Shell, cfg: &Config) -> Result<()> {
     let root = crate::project_root();
     let ctx = Ctx {
         sh,
         xtask: std::env::current_exe().context("locating the xtask binary")?,
-        cfg: Config::load()?,
+        cfg,
         out: root.join("dist"),
         scratch: root.join("target/dist-test"),
     };
@@ -189,7 +184,7 @@ fn binary_facts(ctx: &Ctx) -> Result<()> {
         .map(|t| ctx.wheel_path(t))
         .chain([ctx.sdist_path()])
         .collect();
-    let report = crate::check::check_paths(&paths, None, &crate::check::Payload::of(&ctx.cfg))?;
+    let report = crate::check::check_paths(&paths, None, &crate::check::Payload::of(ctx.cfg))?;
     if !report.is_clean() {
         report.write_human(&mut std::io::stderr())?;
         bail!("`cargo xtask check` has findings for dist/");

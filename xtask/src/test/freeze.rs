@@ -7,12 +7,13 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, ensure, Context, Result};
 use xshell::Shell;
 
+use crate::config::Config;
 use crate::flags::{FreezeMode, FreezeTool};
 use crate::freeze_check::{self, Freeze, Report, StepFailed, VenvUse};
 
-pub fn run(sh: &Shell) -> Result<()> {
+pub fn run(sh: &Shell, cfg: &Config) -> Result<()> {
     let dist = crate::project_root().join("dist");
-    let wheel = freeze_check::host_wheel(&dist)
+    let wheel = freeze_check::host_wheel(&dist, &cfg.name)
         .context("the freeze suite freezes the host wheel that `cargo xtask dist` writes")?;
     let freeze = |tool, mode, no_hook, venv| Freeze {
         tool,

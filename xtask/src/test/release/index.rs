@@ -13,16 +13,17 @@ use anyhow::{bail, ensure, Context, Result};
 use xshell::{cmd, Shell};
 
 use super::{dist_dir, file_names, output, scratch, text, xtask};
+use crate::config::Config;
 use crate::python_env::{Venv, NEWEST};
 use crate::release_assets::{self, Inventory, SUMS};
 
 const PYPISERVER: &[&str] = &["pypiserver==2.4.2", "passlib==1.7.4"];
 const USER: &str = "release-test";
 
-pub fn run(sh: &Shell) -> Result<()> {
-    let version = crate::config::Config::load()?.version;
+pub fn run(sh: &Shell, cfg: &Config) -> Result<()> {
+    let version = &cfg.version;
     let dist = dist_dir();
-    let inventory = Inventory::load(&dist, &version)
+    let inventory = Inventory::load(&dist, version)
         .context("dist/ is not a complete release; run the dist suite (cargo xtask dist) first")?;
     let expected: Vec<String> = inventory.distributions().map(|a| a.name()).collect();
     let work = scratch("index")?;

@@ -248,7 +248,7 @@ fn xtask_commands_must_exist() {
         problems_with(|ci, _| {
             ci["jobs"]["test"]["steps"][2]["run"] = json!("cargo xtask test --skip pyhton")
         }),
-        "no suite `pyhton`",
+        "invalid value 'pyhton' for '--skip <SUITE>'",
     );
     assert_caught(
         problems_with(|_, r| {
