@@ -67,7 +67,7 @@ mod tests {
     #[test]
     fn the_cold_build_runs_only_when_named() {
         use BenchName::*;
-        assert_eq!(selected(&[]), [Sidecar, Check, Dist]);
+        assert_eq!(selected(&[]), [Sidecar, McpPeer, Check, Dist]);
         assert_eq!(selected(&[DistCold, Sidecar]), [Sidecar, DistCold]);
     }
 }
