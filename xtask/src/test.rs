@@ -124,6 +124,8 @@ pub fn suite_names() -> Vec<&'static str> {
 impl flags::Test {
     pub fn run(self, sh: &Shell, cfg: &Config) -> Result<()> {
         setup::ensure_system_packages(sh)?;
+        // Before the `rust` suite's cargo test re-links target/debug/xtask.
+        crate::util::self_exe()?;
         let selected = Suite::value_variants()
             .iter()
             .copied()

@@ -20,6 +20,29 @@ pub fn shell_quote(word: &str) -> String {
         .unwrap_or_else(|_| format!("'{}'", word.escape_default()))
 }
 
+/// This xtask's own binary, for suites that run it the way a user does. A `cargo test` of the
+/// xtask re-links `target/debug/xtask` (dev-dependency features differ), which unlinks the file
+/// the running binary came from; so the first call copies it aside and later calls return the copy.
+pub fn self_exe() -> Result<PathBuf> {
+    static COPY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    if let Some(path) = COPY.get() {
+        return Ok(path.clone());
+    }
+    let running = std::env::current_exe().context("locating the running xtask")?;
+    let dir = crate::project_root().join("target/xtask/self");
+    // Earlier runs' copies are dead weight (tens of MB each); one that is still running keeps its inode.
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let copy = dir.join(format!(
+        "xtask-{}{}",
+        std::process::id(),
+        std::env::consts::EXE_SUFFIX
+    ));
+    std::fs::copy(&running, &copy)
+        .with_context(|| format!("copying {} to {}", running.display(), copy.display()))?;
+    Ok(COPY.get_or_init(|| copy).clone())
+}
+
 /// The first executable called `name` on PATH.
 pub fn which(name: &str) -> Option<PathBuf> {
     which::which(name).ok()

@@ -115,7 +115,7 @@ pub fn run_cold(sh: &Shell, cfg: &Config, json: bool) -> Result<()> {
         dir.display()
     );
     // This binary, not `cargo xtask`: cargo would first rebuild xtask itself into the cold dir.
-    let xtask = std::env::current_exe().context("locating the xtask binary")?;
+    let xtask = crate::util::self_exe()?;
     let start = Instant::now();
     cmd!(sh, "{xtask} dist --no-sdist --dist {out}")
         .env("CARGO_TARGET_DIR", &dir)

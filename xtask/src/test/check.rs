@@ -75,7 +75,7 @@ pub fn run(sh: &Shell) -> Result<()> {
         report.findings().count()
     );
     // The command as users run it, for its exit code.
-    let xtask = std::env::current_exe().context("locating the xtask binary")?;
+    let xtask = crate::util::self_exe()?;
     cmd!(sh, "{xtask} check {dist}")
         .quiet()
         .ignore_stdout()

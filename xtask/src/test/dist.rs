@@ -60,7 +60,7 @@ pub fn run(sh: &Shell, cfg: &Config) -> Result<()> {
     let root = crate::project_root();
     let ctx = Ctx {
         sh,
-        xtask: std::env::current_exe().context("locating the xtask binary")?,
+        xtask: crate::util::self_exe()?,
         cfg,
         out: root.join("dist"),
         scratch: root.join("target/dist-test"),

@@ -38,15 +38,7 @@ fn scratch(name: &str) -> Result<PathBuf> {
 
 /// This xtask as a child process (what CI runs), with no credential variables inherited.
 fn xtask(args: &[&str]) -> Result<Command> {
-    let exe = std::env::current_exe().context("locating the running xtask")?;
-    // A rebuild mid-suite can replace the binary; then go through cargo.
-    let mut command = if exe.is_file() {
-        Command::new(exe)
-    } else {
-        let mut c = Command::new("cargo");
-        c.args(["run", "--quiet", "--package", "xtask", "--"]);
-        c
-    };
+    let mut command = Command::new(crate::util::self_exe()?);
     command.args(args).current_dir(crate::project_root());
     for var in [
         "TWINE_USERNAME",
