@@ -1,6 +1,6 @@
 //! The one home of small generic helpers, each a thin layer over a well-kept crate: sizes for
 //! people (`humansize`), /bin/sh quoting (`shlex`), PATH lookup (`which`), glob matching
-//! (`globset`) and the layout of a virtual environment. Nothing project-specific lives here.
+//! (`globset`), the layout of a virtual environment, and bounded byte reads. Nothing project-specific lives here.
 
 use std::path::{Path, PathBuf};
 
@@ -41,6 +41,34 @@ pub fn self_exe() -> Result<PathBuf> {
     std::fs::copy(&running, &copy)
         .with_context(|| format!("copying {} to {}", running.display(), copy.display()))?;
     Ok(COPY.get_or_init(|| copy).clone())
+}
+
+// Bounded integer reads for the hand-parsed formats (zip records, Mach-O code signatures):
+// `None` past the end, never a panic, whatever the offset.
+pub fn le16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(
+        b.get(at..at.checked_add(2)?)?.try_into().ok()?,
+    ))
+}
+pub fn le32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(
+        b.get(at..at.checked_add(4)?)?.try_into().ok()?,
+    ))
+}
+pub fn le64(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(
+        b.get(at..at.checked_add(8)?)?.try_into().ok()?,
+    ))
+}
+pub fn be32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(
+        b.get(at..at.checked_add(4)?)?.try_into().ok()?,
+    ))
+}
+pub fn be64(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_be_bytes(
+        b.get(at..at.checked_add(8)?)?.try_into().ok()?,
+    ))
 }
 
 /// The first executable called `name` on PATH.

@@ -14,6 +14,7 @@ mod names;
 use std::ops::Range;
 
 use super::finding::Finding;
+use crate::util::{le16, le32, le64};
 
 pub use member::ReadError;
 pub use names::unsafe_path;
@@ -26,22 +27,6 @@ const FLAG_DATA_DESCRIPTOR: u16 = 1 << 3;
 const S_IFMT: u32 = 0o170_000;
 pub const S_IFREG: u32 = 0o100_000;
 const S_IFLNK: u32 = 0o120_000;
-
-fn le16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(
-        b.get(at..at.checked_add(2)?)?.try_into().ok()?,
-    ))
-}
-fn le32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(
-        b.get(at..at.checked_add(4)?)?.try_into().ok()?,
-    ))
-}
-fn le64(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(
-        b.get(at..at.checked_add(8)?)?.try_into().ok()?,
-    ))
-}
 
 /// One member, as the central directory describes it (and as far as its local header agrees).
 #[derive(Debug, Clone)]
