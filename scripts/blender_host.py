@@ -16,6 +16,7 @@ import threading
 import bpy
 
 import mcp_sidecar
+from host_stdio import serve_until_stdin_closes
 
 SCENE_URI = "blender://scene"
 PRIMITIVES = {
@@ -77,20 +78,9 @@ def serve(ledger):
     )
     sidecar.start(timeout=20.0)
     try:
-        sys.stdout.write(json.dumps({"url": sidecar.url, "pid": sidecar.pid}) + "\n")
-        sys.stdout.flush()
-        stdin_closed = threading.Event()
-
-        def watch_stdin():
-            sys.stdin.read()
-            stdin_closed.set()
-
-        threading.Thread(target=watch_stdin, name="stdin", daemon=True).start()
         # Blender's own loop would do its work between pumps; here the pump is all there is.
-        while not stdin_closed.is_set():
-            if not sidecar.is_alive():
-                raise SystemExit("blender_host: the sidecar died")
-            sidecar.process_pending(timeout=0.02)
+        if not serve_until_stdin_closes(sidecar, pump_timeout=0.02):
+            raise SystemExit("blender_host: the sidecar died")
     finally:
         sidecar.stop(timeout=10.0)
 

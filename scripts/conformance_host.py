@@ -5,10 +5,7 @@ Run by ``cargo xtask test`` (suite ``conformance``): it starts the sidecar, prin
 sidecar. The fixtures (names, texts, schemas) are those `@modelcontextprotocol/conformance`
 0.1.16 calls; everything is registered through mcp_sidecar's public API only.
 
-    python scripts/conformance_host.py [--call-mode thread|main] [--allow-missing-api]
-
-``--allow-missing-api`` skips the fixture groups whose API the package lacks (printed on stderr)
-instead of failing: for progress reports on a partial implementation, never for the suite.
+    python scripts/conformance_host.py [--call-mode thread|main]
 """
 
 import argparse
@@ -16,11 +13,11 @@ import base64
 import io
 import json
 import sys
-import threading
 import time
 import wave
 
 import mcp_sidecar
+from host_stdio import serve_until_stdin_closes
 
 # A 1x1 red pixel PNG, the suite's suggested image.
 PNG = base64.b64decode(
@@ -295,33 +292,14 @@ GROUPS = [
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--call-mode", choices=["thread", "main"], default="thread")
-    parser.add_argument("--allow-missing-api", action="store_true")
     args = parser.parse_args(argv)
     sidecar = mcp_sidecar.McpSidecar(call_mode=args.call_mode, tool_timeout=30.0)
-    for name, register in GROUPS:
-        try:
-            register(sidecar)
-        except AttributeError as exc:
-            if not args.allow_missing_api:
-                raise
-            sys.stderr.write("conformance_host: skipped {}: {}\n".format(name, exc))
+    for _name, register in GROUPS:
+        register(sidecar)
     sidecar.start(timeout=20.0)
     try:
-        sys.stdout.write(json.dumps({"url": sidecar.url, "pid": sidecar.pid}) + "\n")
-        sys.stdout.flush()
-        stdin_closed = threading.Event()
-
-        def watch_stdin():
-            sys.stdin.read()
-            stdin_closed.set()
-
-        threading.Thread(target=watch_stdin, daemon=True).start()
-        while not stdin_closed.is_set() and sidecar.is_alive():
-            if args.call_mode == "main":
-                sidecar.process_pending(timeout=0.05)
-            else:
-                stdin_closed.wait(0.2)
-        if not sidecar.is_alive():
+        pump = 0.05 if args.call_mode == "main" else None
+        if not serve_until_stdin_closes(sidecar, pump_timeout=pump):
             sys.stderr.write("conformance_host: the sidecar died\n")
             return 1
     finally:
