@@ -134,6 +134,15 @@ mod tests {
             .env(MARKER_ENV, &marker)
             .spawn()
             .unwrap();
+        // Until the child has exec'd, /proc shows the parent's environment (no marker) and the
+        // scan would find nothing: wait for `sleep` to be what runs there.
+        let cmdline = format!("/proc/{}/cmdline", child.id());
+        let exec_deadline = Instant::now() + Duration::from_secs(5);
+        while !fs::read(&cmdline).is_ok_and(|c| c.starts_with(b"sleep"))
+            && Instant::now() < exec_deadline
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         let found = leftover_processes(&marker, Duration::from_millis(300));
         let status = child.wait().unwrap();
         assert_eq!(found.len(), 1, "{found:?}");
