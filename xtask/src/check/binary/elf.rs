@@ -49,9 +49,10 @@ pub(super) fn check(elf: &Elf<'_>, exp: &BinaryExpectation) -> Checked {
         EM_AARCH64 => "aarch64".to_string(),
         m => format!("e_machine {m}"),
     };
-    let want = match exp.arch {
+    let want = match exp.arches[0] {
         Arch::X86_64 => EM_X86_64,
         Arch::Aarch64 => EM_AARCH64,
+        _ => u16::MAX,
     };
     if machine != want || !elf.is_64 || !elf.little_endian {
         let bits = if elf.is_64 { "64-bit" } else { "32-bit" };
@@ -94,9 +95,9 @@ pub(super) fn check(elf: &Elf<'_>, exp: &BinaryExpectation) -> Checked {
     }
     // On the wrong architecture the loader differs too: the arch finding says it all.
     if let Some(interp) = elf.interpreter.filter(|_| machine == want) {
-        let want = match exp.arch {
+        let want = match exp.arches[0] {
             Arch::X86_64 => "/lib64/ld-linux-x86-64.so.2",
-            Arch::Aarch64 => "/lib/ld-linux-aarch64.so.1",
+            _ => "/lib/ld-linux-aarch64.so.1",
         };
         if interp != want {
             out.push(finding(

@@ -29,9 +29,10 @@ pub(super) fn check(macho: &MachO<'_>, bytes: &[u8], exp: &BinaryExpectation) ->
         CPU_TYPE_ARM64 => "arm64".to_string(),
         c => format!("cputype {c:#x}"),
     };
-    let want = match exp.arch {
+    let want = match exp.arches[0] {
         Arch::X86_64 => CPU_TYPE_X86_64,
         Arch::Aarch64 => CPU_TYPE_ARM64,
+        _ => u32::MAX,
     };
     if cputype != want {
         out.push(arch_finding(&arch, exp));

@@ -101,7 +101,7 @@ fn check_object(bytes: &[u8], exp: &BinaryExpectation) -> (Vec<Finding>, Option<
 }
 
 fn expected_format(exp: &BinaryExpectation) -> String {
-    let (format, arch) = describe(exp.format, exp.arch);
+    let (format, arch) = describe(exp.format, exp.arches[0]);
     format!("a {format} {arch} executable")
 }
 
@@ -121,7 +121,7 @@ fn describe(format: BinaryFormat, arch: Arch) -> (&'static str, &'static str) {
 
 /// The arch mismatch finding every checker shares.
 fn arch_finding(found: &str, exp: &BinaryExpectation) -> Finding {
-    let (_, want) = describe(exp.format, exp.arch);
+    let (_, want) = describe(exp.format, exp.arches[0]);
     finding(
         Kind::BinaryArch,
         format!("the binary is built for {found}"),

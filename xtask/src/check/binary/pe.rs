@@ -59,9 +59,10 @@ pub(super) fn check(pe: &PE<'_>, exp: &BinaryExpectation) -> Checked {
         COFF_MACHINE_X86 => "i386".to_string(),
         m => format!("machine {m:#06x}"),
     };
-    let want = match exp.arch {
+    let want = match exp.arches[0] {
         Arch::X86_64 => COFF_MACHINE_X86_64,
         Arch::Aarch64 => COFF_MACHINE_ARM64,
+        _ => COFF_MACHINE_X86,
     };
     if machine != want || !pe.is_64 {
         let kind = if pe.is_64 { "PE32+" } else { "PE32" };
