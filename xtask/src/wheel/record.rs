@@ -16,6 +16,11 @@ impl RecordHash {
         RecordHash(Sha256::digest(bytes).into())
     }
 
+    /// A SHA-256 computed elsewhere (streamed).
+    pub fn from_digest(digest: [u8; 32]) -> RecordHash {
+        RecordHash(digest)
+    }
+
     /// `sha256=<43 urlsafe base64 characters>`; anything else (other algorithms too) is refused.
     pub fn parse(s: &str) -> Option<RecordHash> {
         let digest = s.strip_prefix("sha256=")?;

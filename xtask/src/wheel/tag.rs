@@ -20,6 +20,19 @@ pub enum Arch {
 }
 
 impl Arch {
+    pub const ALL: [Arch; 10] = [
+        Arch::X86,
+        Arch::X86_64,
+        Arch::Aarch64,
+        Arch::Armv6l,
+        Arch::Armv7l,
+        Arch::Ppc,
+        Arch::Ppc64,
+        Arch::Ppc64le,
+        Arch::S390x,
+        Arch::Riscv64,
+    ];
+
     /// Rust's name for the architecture, as in the first part of a target triple.
     pub fn triple_name(self) -> &'static str {
         match self {
@@ -465,6 +478,7 @@ impl PlatformTag {
             arches,
             max_glibc,
             musl: matches!(self, PlatformTag::Musllinux { .. }),
+            android: self.os() == Os::Android,
             max_macos,
             exe_suffix: if format == BinaryFormat::Pe {
                 ".exe"
@@ -558,6 +572,8 @@ pub struct BinaryExpectation {
     pub max_glibc: Option<Version2>,
     /// musllinux: no glibc at all, and musl's loader when dynamic.
     pub musl: bool,
+    /// Android: Bionic's libraries, no glibc symbol versions.
+    pub android: bool,
     /// Newest minimum macOS (minos) the Mach-O may declare.
     pub max_macos: Option<Version2>,
     pub needs_code_signature: bool,
