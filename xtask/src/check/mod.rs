@@ -29,7 +29,14 @@ use std::process::ExitCode;
 use anyhow::Result;
 use xshell::Shell;
 
-pub use report::{Checked, FileKind, Report};
+pub use finding::Severity;
+pub use report::{Checked, FileKind, Report, MAX_PER_KIND};
+
+/// Every finding code (`elf-glibc-too-new`, …), as `--json` spells them.
+#[cfg(test)]
+pub fn kind_codes() -> impl Iterator<Item = &'static str> {
+    finding::Kind::ALL.iter().map(|k| k.code())
+}
 
 use crate::config::Config;
 use crate::flags;
