@@ -89,46 +89,21 @@ pub fn run(sh: &Shell, cfg: &Config, json: bool) -> Result<()> {
     let all = &files;
     // Their verdicts on foreign wheels differ (twine wants a long description, check-wheel-contents
     // dislikes data files): timed, not judged.
+    let quiet = |c: xshell::Cmd<'_>| -> Result<()> {
+        let c = c.quiet().ignore_status().ignore_stdout().ignore_stderr();
+        c.run().map_err(Into::into)
+    };
     for _ in 0..THEIRS_RUNS {
-        t_twine.push(time(|| {
-            cmd!(sh, "{twine} check --strict {all...}")
-                .quiet()
-                .ignore_status()
-                .ignore_stdout()
-                .ignore_stderr()
-                .run()
-                .map_err(Into::into)
-        })?);
-        t_cwc.push(time(|| {
-            cmd!(sh, "{cwc} {all...}")
-                .quiet()
-                .ignore_status()
-                .ignore_stdout()
-                .ignore_stderr()
-                .run()
-                .map_err(Into::into)
-        })?);
+        t_twine.push(time(|| quiet(cmd!(sh, "{twine} check --strict {all...}")))?);
+        t_cwc.push(time(|| quiet(cmd!(sh, "{cwc} {all...}")))?);
         t_audit.push(time(|| {
-            for wheel in &linux {
-                cmd!(sh, "{auditwheel} show {wheel}")
-                    .quiet()
-                    .ignore_status()
-                    .ignore_stdout()
-                    .ignore_stderr()
-                    .run()?;
-            }
-            Ok(())
+            linux
+                .iter()
+                .try_for_each(|w| quiet(cmd!(sh, "{auditwheel} show {w}")))
         })?);
         t_delocate.push(time(|| {
-            for wheel in &mac {
-                cmd!(sh, "{delocate} {wheel}")
-                    .quiet()
-                    .ignore_status()
-                    .ignore_stdout()
-                    .ignore_stderr()
-                    .run()?;
-            }
-            Ok(())
+            mac.iter()
+                .try_for_each(|w| quiet(cmd!(sh, "{delocate} {w}")))
         })?);
     }
     let ours_median = median(ours.clone());
