@@ -109,7 +109,12 @@ fn check_object(
     exp: &BinaryExpectation,
     at: &Where<'_>,
 ) -> (Vec<Finding>, Option<BinaryFacts>) {
-    let object = match Object::parse(bytes) {
+    // `MZ` is a weak magic: outside the sidecar, a file that is not a PE image is just data.
+    let parsed = Object::parse(bytes);
+    if !at.sidecar && bytes.starts_with(b"MZ") && !matches!(parsed, Ok(Object::PE(_))) {
+        return (Vec::new(), None);
+    }
+    let object = match parsed {
         Ok(o) => o,
         Err(e) => {
             return (
@@ -216,4 +221,37 @@ fn unmet_dependency(kind: Kind, what: String, system: &str) -> Finding {
         what,
         format!("{system}, the Python runtime (extension modules), or a library the wheel bundles where the loader looks"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wheel::PlatformTag;
+
+    #[test]
+    fn mz_data_is_native_code_only_when_it_parses() {
+        let exp = PlatformTag::parse("win_amd64").unwrap().expectation();
+        let data = b"MZ, but a text file after all".to_vec();
+        let member = Where {
+            member: Some("pkg/notes.txt"),
+            sidecar: false,
+            ..bare()
+        };
+        assert!(is_native(&data));
+        assert_eq!(check(&data, &exp, &member), (Vec::new(), None));
+        let kinds: Vec<Kind> = check(&data, &exp, &bare())
+            .0
+            .iter()
+            .map(|f| f.kind)
+            .collect();
+        assert_eq!(kinds, [Kind::BinaryUnparseable]);
+        assert!(
+            !is_native(b"\xca\xfe\xba\xbe\0\0\0\x34"),
+            "a Java class file"
+        );
+        assert!(
+            is_native(b"\xca\xfe\xba\xbe\0\0\0\x02"),
+            "a universal Mach-O"
+        );
+    }
 }
