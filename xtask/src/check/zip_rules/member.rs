@@ -63,7 +63,7 @@ impl Archive<'_> {
             8 => Box::new(flate2::read::DeflateDecoder::new(raw).take(limit)),
             m => return Err(ReadError::Method(m)),
         };
-        let (mut sha, mut crc, mut size) = (Sha256::new(), flate2::Crc::new(), 0u64);
+        let (mut sha, mut crc, mut size) = (Sha256::new(), crc32fast::Hasher::new(), 0u64);
         let mut head = Vec::with_capacity(HEAD_LEN);
         let mut kept: Option<Option<Vec<u8>>> = None;
         let mut buf = vec![0u8; 64 << 10];
@@ -102,10 +102,11 @@ impl Archive<'_> {
                 actual: size,
             });
         }
-        if crc.sum() != entry.crc32 {
+        let crc = crc.finalize();
+        if crc != entry.crc32 {
             return Err(ReadError::Crc {
                 declared: entry.crc32,
-                actual: crc.sum(),
+                actual: crc,
             });
         }
         Ok(Scanned {
