@@ -525,6 +525,56 @@ fn the_native_dir_and_binary_name_come_from_the_payload() {
     }
 }
 
+/// Another distribution's wheel gets no layout rules (and no SBOM rule): its native code is
+/// still checked against its tags, wherever it is.
+#[test]
+fn layout_rules_are_only_for_the_configured_distribution() {
+    let foreign = super::Payload {
+        distribution: crate::wheel::DistName::parse("someone-else").unwrap(),
+        ..payload()
+    };
+    let kinds = |spec: &Spec| -> BTreeSet<Kind> {
+        let found = super::wheel_rules::check(&spec.file_name, &spec.build(), &foreign).0;
+        found.iter().map(|f| f.kind).collect()
+    };
+    let mut elsewhere = linux_spec();
+    elsewhere.rename(BINARY, "mcp_sidecar-0.1.0.data/scripts/mcp-sidecar");
+    elsewhere.remove(&sbom_member("mcp-sidecar"));
+    assert_eq!(kinds(&elsewhere), BTreeSet::new());
+    let ours = super::wheel_rules::check(&elsewhere.file_name, &elsewhere.build(), &payload()).0;
+    assert!(ours.iter().any(|f| f.kind == Kind::PayloadMissingBinary));
+    let wrong_arch = Spec::platform("manylinux_2_17_aarch64", binary("linux-ok"));
+    assert_eq!(kinds(&wrong_arch), BTreeSet::from([Kind::BinaryArch]));
+}
+
+/// Warnings fail only `check --strict`; errors always.
+#[test]
+fn strict_makes_warnings_fail() {
+    let mut s = linux_spec();
+    s.set(
+        &metadata_path(),
+        metadata_text().replace("Requires-Python: >=3.7\n", ""),
+    );
+    let findings = check_wheel_bytes(&s.file_name, &s.build());
+    assert_eq!(
+        findings.iter().map(|f| f.kind).collect::<Vec<_>>(),
+        [Kind::MetadataRequiresPython]
+    );
+    let report = |findings| super::Report {
+        artifacts: vec![super::Checked {
+            file: "x.whl".into(),
+            kind: super::FileKind::Wheel,
+            size: 0,
+            binaries: Vec::new(),
+            findings,
+        }],
+    };
+    let warned = report(findings);
+    assert!(warned.passes(false) && !warned.passes(true) && !warned.is_clean());
+    let broken = report(check_wheel_bytes(&s.file_name, b"not a zip"));
+    assert!(!broken.passes(false));
+}
+
 #[test]
 fn the_payload_is_the_configs() {
     let cfg = crate::config::Config::load().unwrap();
