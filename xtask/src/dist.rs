@@ -52,6 +52,7 @@ impl flags::Dist {
         report::announce(cfg, &host, &targets, &out);
 
         let tools = bootstrap(sh, &targets)?;
+        let signer = crate::sign::Signer::from_env(sh)?;
         let mut progress = build::Progress::for_stderr(self.json);
         let built = build::build_all(sh, cfg, &targets, &tools, &mut progress)?;
         let epoch = source_date_epoch(sh, cfg)?;
@@ -64,6 +65,7 @@ impl flags::Dist {
         let mut fresh = Vec::new();
         for (t, b) in targets.iter().zip(built) {
             interrupt::check()?;
+            let b = crate::sign::apply(sh, signer.as_ref(), t, b, epoch)?;
             let outcome = pack_one(&inputs, t, b, &out)?;
             fresh.push(outcome.entry.clone());
             outcomes.push(outcome);

@@ -19,6 +19,7 @@ mod python_env;
 mod release_assets;
 mod release_gate;
 mod sbom;
+mod sign;
 mod target;
 mod test;
 mod tidy;

@@ -92,7 +92,7 @@ fn check_object(bytes: &[u8], exp: &BinaryExpectation) -> (Vec<Finding>, Option<
     let checked = match &object {
         Object::Elf(elf) => elf::check(elf, exp),
         Object::Mach(Mach::Binary(macho)) => macho::check(macho, bytes, exp),
-        Object::PE(pe) => pe::check(pe, exp),
+        Object::PE(pe) => pe::check(pe, bytes, exp),
         _ => return (Vec::new(), Some(facts)),
     };
     facts.arch = checked.arch;

@@ -49,7 +49,7 @@ pub fn is_system_dll(name: &str) -> bool {
     lower.starts_with("api-ms-win-") || WINDOWS_SYSTEM_DLLS.contains(&lower.as_str())
 }
 
-pub(super) fn check(pe: &PE<'_>, exp: &BinaryExpectation) -> Checked {
+pub(super) fn check(pe: &PE<'_>, bytes: &[u8], exp: &BinaryExpectation) -> Checked {
     let mut out = Vec::new();
     let mut notes = Vec::new();
     let machine = pe.header.coff_header.machine;
@@ -127,6 +127,7 @@ pub(super) fn check(pe: &PE<'_>, exp: &BinaryExpectation) -> Checked {
             "a stripped exe (no COFF symbols, no .debug sections)",
         ));
     }
+    crate::check::authenticode::check(bytes, &mut out, &mut notes);
     Checked {
         findings: out,
         arch,
