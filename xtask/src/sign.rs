@@ -181,35 +181,37 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
-/// A throwaway self-signed code-signing certificate, made with the openssl CLI, for tests.
-#[cfg(test)]
-pub(crate) mod throwaway {
+/// A throwaway self-signed code-signing certificate made with the openssl CLI: what the unit
+/// tests and the dist suite sign with.
+pub mod throwaway {
     use std::fs;
-    use std::path::PathBuf;
+    use std::path::{Path, PathBuf};
     use std::process::Command;
 
-    use super::{Pkcs12, Signer};
+    use anyhow::{ensure, Context, Result};
+
+    pub const PASSWORD: &str = "not-a-secret";
 
     pub struct Throwaway {
         pub dir: PathBuf,
     }
 
     impl Throwaway {
-        pub fn make(tag: &str) -> Throwaway {
+        pub fn make(tag: &str) -> Result<Throwaway> {
             let dir = std::env::temp_dir().join(format!("xtask-cert-{tag}-{}", std::process::id()));
-            let _ = fs::remove_dir_all(&dir);
-            fs::create_dir_all(&dir).unwrap();
-            let run = |args: &[&str]| {
+            super::private_dir(&dir)?;
+            let run = |args: &[&str]| -> Result<()> {
                 let out = Command::new("openssl")
                     .args(args)
                     .current_dir(&dir)
                     .output()
-                    .expect("openssl is needed (scripts/setup-debian.sh installs it)");
-                assert!(
+                    .context("running openssl (scripts/setup-debian.sh installs it)")?;
+                ensure!(
                     out.status.success(),
                     "openssl {args:?}: {}",
                     String::from_utf8_lossy(&out.stderr)
                 );
+                Ok(())
             };
             run(&[
                 "req",
@@ -227,40 +229,37 @@ pub(crate) mod throwaway {
                 "/CN=mcp-sidecar throwaway",
                 "-addext",
                 "extendedKeyUsage=codeSigning",
-            ]);
+            ])?;
+            let pass = format!("pass:{PASSWORD}");
             run(&[
-                "pkcs12",
-                "-export",
-                "-out",
-                "cert.p12",
-                "-inkey",
-                "key.pem",
-                "-in",
-                "cert.pem",
-                "-passout",
-                "pass:not-a-secret",
-            ]);
-            Throwaway { dir }
+                "pkcs12", "-export", "-out", "cert.p12", "-inkey", "key.pem", "-in", "cert.pem",
+                "-passout", &pass,
+            ])?;
+            Ok(Throwaway { dir })
         }
 
-        pub fn signer(&self) -> Signer {
-            let p12 = fs::read(self.dir.join("cert.p12")).unwrap();
-            Signer::new(Pkcs12::Bytes(p12), "not-a-secret", None).unwrap()
+        pub fn pkcs12(&self) -> PathBuf {
+            self.dir.join("cert.p12")
+        }
+
+        #[cfg(test)]
+        pub fn signer(&self) -> Result<super::Signer> {
+            super::Signer::new(super::Pkcs12::File(self.pkcs12()), PASSWORD, None)
         }
 
         /// `osslsigncode verify` against the certificate as its own CA.
-        pub fn verify(&self, exe: &[u8]) -> bool {
+        pub fn verify(&self, exe: &[u8]) -> Result<bool> {
             let path = self.dir.join("verify.exe");
-            fs::write(&path, exe).unwrap();
-            Command::new("osslsigncode")
+            fs::write(&path, exe).with_context(|| format!("writing {}", path.display()))?;
+            let ca: &Path = &self.dir.join("cert.pem");
+            let out = Command::new("osslsigncode")
                 .args(["verify", "-CAfile"])
-                .arg(self.dir.join("cert.pem"))
+                .arg(ca)
                 .arg("-in")
                 .arg(&path)
                 .output()
-                .expect("osslsigncode is needed (scripts/setup-debian.sh installs it)")
-                .status
-                .success()
+                .context("running osslsigncode (scripts/setup-debian.sh installs it)")?;
+            Ok(out.status.success())
         }
     }
 
@@ -281,21 +280,26 @@ mod tests {
 
     #[test]
     fn a_signed_exe_verifies_with_osslsigncode_and_signing_twice_gives_the_same_bytes() {
-        let cert = Throwaway::make("ok");
+        let cert = Throwaway::make("ok").unwrap();
         let sh = Shell::new().unwrap();
         let unsigned = fixtures::binary("win-ok");
         let signed = cert
             .signer()
+            .unwrap()
             .sign_pe(&sh, &unsigned, "mcp-sidecar", EPOCH)
             .unwrap();
         assert!(signed.len() > unsigned.len());
         assert!(
-            cert.verify(&signed),
+            cert.verify(&signed).unwrap(),
             "osslsigncode verify refuses the signed exe"
         );
-        assert!(!cert.verify(&unsigned), "an unsigned exe must not verify");
+        assert!(
+            !cert.verify(&unsigned).unwrap(),
+            "an unsigned exe must not verify"
+        );
         let again = cert
             .signer()
+            .unwrap()
             .sign_pe(&sh, &unsigned, "mcp-sidecar", EPOCH)
             .unwrap();
         assert!(
@@ -304,6 +308,7 @@ mod tests {
         );
         let later = cert
             .signer()
+            .unwrap()
             .sign_pe(&sh, &unsigned, "mcp-sidecar", EPOCH + 1)
             .unwrap();
         assert!(
@@ -314,8 +319,8 @@ mod tests {
 
     #[test]
     fn a_wrong_password_fails_the_signing_loudly() {
-        let cert = Throwaway::make("pw");
-        let p12 = std::fs::read(cert.dir.join("cert.p12")).unwrap();
+        let cert = Throwaway::make("pw").unwrap();
+        let p12 = std::fs::read(cert.pkcs12()).unwrap();
         let signer = Signer::new(Pkcs12::Bytes(p12), "wrong", None).unwrap();
         let sh = Shell::new().unwrap();
         let err = signer

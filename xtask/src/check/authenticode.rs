@@ -125,8 +125,6 @@ pub fn image_digest(bytes: &[u8], alg: DigestAlg) -> Result<Vec<u8>, String> {
 /// `bytes` without its signature: the certificate table cut off, its directory entry and the
 /// CheckSum zeroed (osslsigncode computes a checksum when it signs; lld and link.exe write 0 by
 /// default). For a binary the linker did not pad, this is the unsigned file byte for byte.
-/// (Test-only until verify-release uses it; `image_digest` is what `check` compares.)
-#[cfg(test)]
 pub fn strip_signature(bytes: &[u8]) -> Result<Vec<u8>, String> {
     let l = layout(bytes)?;
     let end = l.cert_table.map_or(bytes.len(), |(offset, _)| offset);
@@ -309,15 +307,16 @@ mod tests {
         let sh = xshell::Shell::new().unwrap();
         let unsigned = fixtures::binary("win-ok");
         cert.signer()
+            .unwrap()
             .sign_pe(&sh, &unsigned, "mcp-sidecar", 1_700_000_000)
             .unwrap()
     }
 
     #[test]
     fn a_signed_exe_passes_check_and_its_digest_is_the_unsigned_rebuilds() {
-        let cert = Throwaway::make("check");
+        let cert = Throwaway::make("check").unwrap();
         let signed = signed_fixture(&cert);
-        assert!(cert.verify(&signed));
+        assert!(cert.verify(&signed).unwrap());
         assert_eq!(check_binary_bytes(&signed, WIN), []);
         let mut notes = Vec::new();
         check(&signed, &mut Vec::new(), &mut notes);
@@ -335,7 +334,7 @@ mod tests {
 
     #[test]
     fn one_byte_changed_after_signing_is_a_check_finding() {
-        let cert = Throwaway::make("flip");
+        let cert = Throwaway::make("flip").unwrap();
         let signed = signed_fixture(&cert);
         // A byte of the first section's code, far from the headers and the table at the end.
         let mut flipped = signed.clone();
@@ -346,7 +345,7 @@ mod tests {
             .collect();
         assert_eq!(kinds, [Kind::PeSignatureInvalid]);
         assert!(
-            !cert.verify(&flipped),
+            !cert.verify(&flipped).unwrap(),
             "osslsigncode agrees the file changed"
         );
         // The CheckSum field is outside the hash: changing it breaks nothing.

@@ -5,6 +5,7 @@
 
 mod install;
 mod interrupt;
+mod signed;
 pub(crate) mod wine;
 
 use std::fs;
@@ -79,6 +80,8 @@ pub fn run(sh: &Shell, cfg: &Config) -> Result<()> {
     install::sdist_install(&ctx)?;
     step("the Windows binary under wine: --version and a full IPC + MCP round trip");
     wine::run(&ctx)?;
+    step("Authenticode: a throwaway certificate signs the Windows binary before packing");
+    signed::signed_windows_wheel(&ctx)?;
     step("reproducibility: two runs give identical SHA256SUMS");
     interrupt::reproducible(&ctx)?;
     step("Ctrl-C while packing leaves no partial file; a rerun finishes");
