@@ -102,6 +102,19 @@ fn decode(compressed: &[u8]) -> Result<VersionInfo, String> {
         .map_err(|e| format!("the {SECTION} JSON is not a cargo-auditable dependency list: {e}"))
 }
 
+/// For the report: how many crates the binary's list names (nothing when it has none).
+pub(super) fn note(binary: &[u8]) -> Option<String> {
+    match DepList::read(binary) {
+        DepList::Found(info) => Some(format!(
+            "dependency list: {} crates ({} runtime)",
+            info.packages.len(),
+            runtime_crates(&info).len()
+        )),
+        DepList::Invalid(_) => Some("dependency list unreadable".into()),
+        DepList::Absent => None,
+    }
+}
+
 /// The crates an SBOM says are compiled into the binary.
 pub fn sbom_crates(bom: &Bom) -> BTreeSet<CrateId> {
     bom.components
@@ -224,6 +237,7 @@ pub(crate) mod fixture {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::finding::Kind;
     use crate::check::fixtures;
 
     #[test]
@@ -238,6 +252,56 @@ mod tests {
                 .collect();
             assert_eq!(crates, ["itoa@1.0.15", "mcp-sidecar@0.1.0"], "{name}");
         }
+    }
+
+    /// The fixture wheel for win_amd64 with an SBOM over `crates` (name, version) instead.
+    fn kinds_with_sbom(crates: &[(&str, &str)]) -> Vec<Kind> {
+        let subject = crate::sbom::Subject {
+            name: "mcp-sidecar".into(),
+            version: fixtures::VERSION.into(),
+            license: None,
+            binary_purl: format!("pkg:cargo/mcp-sidecar@{}", fixtures::VERSION),
+        };
+        let crates: Vec<crate::sbom::Crate> = crates
+            .iter()
+            .map(|(name, version)| crate::sbom::Crate {
+                name: name.to_string(),
+                version: version.to_string(),
+                license: None,
+                sha256: None,
+                deps: Vec::new(),
+            })
+            .collect();
+        let mut spec = fixtures::Spec::platform("win_amd64", fixtures::binary("win-ok"));
+        let path = format!("{}/sboms/mcp-sidecar.cdx.json", fixtures::dist_info());
+        spec.set(&path, crate::sbom::document(&subject, &crates).unwrap());
+        crate::check::check_wheel_bytes(&spec.file_name, &spec.build())
+            .into_iter()
+            .map(|f| f.kind)
+            .collect()
+    }
+
+    #[test]
+    fn the_sbom_must_name_exactly_the_runtime_crates_build_only_ones_may_be_left_out() {
+        let runtime = [("mcp-sidecar", "0.1.0"), ("itoa", "1.0.15")];
+        assert_eq!(kinds_with_sbom(&runtime), []);
+        let mismatch = [Kind::DepListSbomMismatch];
+        // A runtime crate of the list the SBOM lacks.
+        assert_eq!(kinds_with_sbom(&runtime[..1]), mismatch);
+        // A crate the binary does not contain, and one it names only as build-only.
+        assert_eq!(
+            kinds_with_sbom(&[runtime[0], runtime[1], ("libc", "0.2.1")]),
+            mismatch
+        );
+        assert_eq!(
+            kinds_with_sbom(&[runtime[0], runtime[1], ("serde_derive", "1.0.228")]),
+            mismatch
+        );
+        // Same name, other version: wrong both ways, one finding per direction.
+        assert_eq!(
+            kinds_with_sbom(&[runtime[0], ("itoa", "1.0.14")]),
+            [Kind::DepListSbomMismatch; 2]
+        );
     }
 
     #[test]

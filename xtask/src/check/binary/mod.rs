@@ -97,6 +97,7 @@ fn check_object(bytes: &[u8], exp: &BinaryExpectation) -> (Vec<Finding>, Option<
     };
     facts.arch = checked.arch;
     facts.notes = checked.notes;
+    facts.notes.extend(super::dep_list::note(bytes));
     (checked.findings, Some(facts))
 }
 
