@@ -21,6 +21,7 @@ mod scripts;
 
 pub use progress::Progress;
 
+use crate::checksums::{BuildRecord, Invocation};
 use crate::config::Config;
 use crate::interrupt;
 use crate::target::{BuilderKind, Target};
@@ -71,6 +72,33 @@ pub fn build_all(
             finish(cfg, t, seconds)
         })
         .collect()
+}
+
+/// What determined the bytes of this build, for the manifest: tool versions, the timestamp, and
+/// the release triples of each cargo invocation.
+pub fn record(
+    sh: &Shell,
+    targets: &[Target],
+    tools: &Tools,
+    source_date_epoch: i64,
+    sdist: bool,
+) -> Result<BuildRecord> {
+    let zig = tools.zig.as_ref();
+    Ok(BuildRecord {
+        rustc: crate::toolchain::rustc_version(sh)?,
+        zig: zig.map(|z| z.zig_version.clone()),
+        cargo_zigbuild: zig.map(|z| z.cargo_zigbuild_version.clone()),
+        cargo_auditable: None,
+        maturin: sdist.then(crate::toolchain::maturin_version),
+        source_date_epoch,
+        invocations: invocations(targets)
+            .into_iter()
+            .map(|group| Invocation {
+                builder: group[0].builder,
+                targets: group.iter().map(|t| t.triple.clone()).collect(),
+            })
+            .collect(),
+    })
 }
 
 /// Targets grouped into cargo invocations: one per builder (cross runs one image per target).
@@ -336,6 +364,8 @@ mod tests {
             zig: Some(ZigTools {
                 cargo_zigbuild: PathBuf::from("/opt/czb/cargo-zigbuild"),
                 ziglang_python: None,
+                zig_version: "0.0.0".into(),
+                cargo_zigbuild_version: "cargo-zigbuild 0.0.0".into(),
             }),
             cross: None,
         };

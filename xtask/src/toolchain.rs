@@ -23,6 +23,9 @@ pub struct ZigTools {
     pub cargo_zigbuild: PathBuf,
     /// The venv Python whose `-m ziglang` is zig (None: zig is on PATH).
     pub ziglang_python: Option<PathBuf>,
+    /// `zig version` and `cargo-zigbuild --version`, for the manifest's build record.
+    pub zig_version: String,
+    pub cargo_zigbuild_version: String,
 }
 
 impl ZigTools {
@@ -42,11 +45,14 @@ impl ZigTools {
 /// zig + cargo-zigbuild: from PATH when both are there, else installed (once) into target/.
 pub fn ensure_zig(sh: &Shell) -> Result<ZigTools> {
     if let (Some(zig), Some(czb)) = (which("zig"), which("cargo-zigbuild")) {
-        let version = cmd!(sh, "{zig} version").quiet().read().unwrap_or_default();
-        eprintln!("==> zig {version} and {} from PATH", czb.display());
+        let zig_version = version_of(cmd!(sh, "{zig} version"))?;
+        let cargo_zigbuild_version = version_of(cmd!(sh, "{czb} --version"))?;
+        eprintln!("==> zig {zig_version} and {} from PATH", czb.display());
         return Ok(ZigTools {
             cargo_zigbuild: czb,
             ziglang_python: None,
+            zig_version,
+            cargo_zigbuild_version,
         });
     }
     let venv = tools_venv(sh, "zig")?;
@@ -75,9 +81,31 @@ pub fn ensure_zig(sh: &Shell) -> Result<ZigTools> {
         venv.pip_install(sh, &[ZIGLANG, CARGO_ZIGBUILD])?;
     }
     Ok(ZigTools {
+        zig_version: version_of(cmd!(sh, "{python} -m ziglang version"))?,
+        cargo_zigbuild_version: version_of(cmd!(sh, "{czb} --version"))?,
         cargo_zigbuild: czb,
         ziglang_python: Some(python),
     })
+}
+
+/// `rustc -V` of the toolchain cargo builds with (rustup's override for this checkout).
+pub fn rustc_version(sh: &Shell) -> Result<String> {
+    version_of(cmd!(sh, "rustc -V"))
+}
+
+/// The maturin the sdist is built with, as `maturin --version` prints it.
+pub fn maturin_version() -> String {
+    format!("maturin {}", MATURIN.trim_start_matches("maturin=="))
+}
+
+/// A tool's one-line version output, trimmed.
+fn version_of(c: xshell::Cmd<'_>) -> Result<String> {
+    let line = c.to_string();
+    let out = c
+        .quiet()
+        .read()
+        .with_context(|| format!("asking for a version: {line}"))?;
+    Ok(out.trim().to_string())
 }
 
 /// maturin (for `maturin sdist`) from `target/venvs/maturin`.
