@@ -22,7 +22,7 @@ fn bench_fn(bench: BenchName) -> BenchFn {
     match bench {
         BenchName::Sidecar => |sh, _, json| sidecar::run(sh, json),
         BenchName::McpPeer => |sh, _, json| mcp_peer::run(sh, json),
-        BenchName::Check => |sh, _, json| check::run(sh, json),
+        BenchName::Check => check::run,
         BenchName::Dist => dist::run,
         BenchName::DistCold => dist::run_cold,
     }

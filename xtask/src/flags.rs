@@ -91,6 +91,10 @@ pub struct Check {
     /// Print every finding kind (code, rule, severity, what it means) and exit.
     #[arg(long)]
     pub list_kinds: bool,
+    /// Fail on warnings too (opinions such as a missing Requires-Python), not only on errors
+    /// (what the index, pip or the target OS would refuse).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Run the whole test suite (what CI runs), after installing the system packages it needs.

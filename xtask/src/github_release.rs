@@ -239,6 +239,7 @@ fn platform_label(asset: &Artifact) -> String {
         PlatformTag::Windows { arch: Arch::X86_64 } => "Windows x64".to_string(),
         PlatformTag::Windows { arch } => format!("Windows {}", arch.triple_name()),
         PlatformTag::Linux { arch } => format!("Linux {}", arch.triple_name()),
+        other => other.to_string(),
     }
 }
 

@@ -286,6 +286,7 @@ fn platform_tags(
             }]
         }
         Os::Windows => vec![PlatformTag::Windows { arch: t.arch }],
+        Os::Ios | Os::Android => bail!("no wheel tags for {:?} targets", t.os),
     };
     for tag in &tags {
         if let Some(refusal) = tag.pypi_refusal() {

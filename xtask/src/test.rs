@@ -46,8 +46,9 @@ fn suite_fn(suite: Suite) -> SuiteFn {
         Suite::Blender => |sh, _| blender::run(sh),
         // The real main job (all four targets), then installs, pip tag selection, wine, reproducibility.
         Suite::Dist => dist::run,
-        // After `dist` (which writes dist/): our check and twine/check-wheel-contents/auditwheel agree on it.
-        Suite::Check => |sh, _| check::run(sh),
+        // Any wheel (the real-wheel corpus, hostile wheels); then, after `dist` (which writes
+        // dist/), our check and twine/check-wheel-contents/auditwheel agree on it.
+        Suite::Check => check::run,
         // Offline workflow checks: fast and independent of dist/, so CI runs them on their own.
         Suite::Workflows => |sh, _| release::run_workflows(sh),
         Suite::Release => release::run,

@@ -23,7 +23,7 @@ pub enum Rule {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
-    /// The target OS keeps working but the project forbids it (size, hygiene). Still fails the check.
+    /// An opinion, not a refusal: the target OS and the index accept it. Fails `check --strict`.
     Warning,
     /// PyPI, pip or the target OS would refuse or break.
     Error,
@@ -84,10 +84,11 @@ kinds! {
     ZipSymlink => "zip-symlink", Zip, Error, "a member stored as a symbolic link";
     ZipUnsupported => "zip-unsupported", Zip, Error, "encryption, multi-disk or a compression method other than stored/deflate";
     ZipCorruptData => "zip-corrupt-data", Zip, Error, "a member that does not inflate to its declared size and CRC-32";
+    ZipTooLarge => "zip-too-large", Zip, Error, "members that declare more uncompressed bytes than the per-wheel budget (a zip bomb?)";
 
     WheelFilename => "wheel-filename", Metadata, Error, "the file name is not NAME-VERSION(-BUILD)-PY-ABI-PLATFORM.whl";
-    WheelPlatformUnknown => "wheel-platform-unknown", Metadata, Error, "a platform tag this project does not build for";
-    WheelPlatformRefused => "wheel-platform-refused", Metadata, Error, "a platform tag PyPI refuses (linux_*, macOS 11+ with minor != 0)";
+    WheelPlatformUnknown => "wheel-platform-unknown", Metadata, Error, "a platform tag the package index does not define";
+    WheelPlatformRefused => "wheel-platform-refused", Metadata, Error, "a platform tag PyPI refuses (linux_* but 32-bit ARM, macOS 11+ with minor != 0, an arch the policy lacks)";
     WheelDistInfo => "wheel-dist-info", Metadata, Error, "no, or more than one, NAME-VERSION.dist-info directory";
     WheelMissingFile => "wheel-missing-file", Metadata, Error, "WHEEL, METADATA or RECORD is missing";
     WheelVersion => "wheel-version", Metadata, Error, "WHEEL has no Wheel-Version 1.x";
@@ -96,7 +97,7 @@ kinds! {
     MetadataFormat => "metadata-format", Metadata, Error, "METADATA has no Metadata-Version 2.1 or later";
     MetadataName => "metadata-name", Metadata, Error, "METADATA Name differs from the file name (normalized)";
     MetadataVersion => "metadata-version", Metadata, Error, "METADATA Version differs from the file name";
-    MetadataRequiresPython => "metadata-requires-python", Metadata, Error, "METADATA has no Requires-Python";
+    MetadataRequiresPython => "metadata-requires-python", Metadata, Warning, "METADATA has no Requires-Python";
     MetadataDescription => "metadata-description", Metadata, Warning, "METADATA or PKG-INFO without a long description or its Description-Content-Type (twine check --strict fails)";
     RecordMalformed => "record-malformed", Metadata, Error, "a RECORD row that is not path,hash,size CSV, or a path listed twice";
     RecordMissingEntry => "record-missing-entry", Metadata, Error, "a member RECORD does not list";
@@ -118,19 +119,21 @@ kinds! {
     BinaryFormat => "binary-format", Binary, Error, "the executable format (ELF, Mach-O, PE; exe vs library) does not match the tag";
     BinaryArch => "binary-arch", Binary, Error, "the CPU architecture does not match the tag";
     ElfGlibcTooNew => "elf-glibc-too-new", Binary, Error, "a GLIBC_x.y symbol version newer than the manylinux floor";
-    ElfNeededNotAllowed => "elf-needed-not-allowed", Binary, Error, "a DT_NEEDED library outside the manylinux allow-list";
-    ElfRpath => "elf-rpath", Binary, Error, "DT_RPATH or DT_RUNPATH present";
-    ElfInterpreter => "elf-interpreter", Binary, Error, "a program interpreter other than the glibc loader for the architecture";
+    ElfCxxTooNew => "elf-cxx-too-new", Binary, Error, "a GLIBCXX_, CXXABI_ or GCC_ symbol version newer than the manylinux policy's";
+    ElfGlibcOnMusl => "elf-glibc-on-musl", Binary, Error, "a musllinux binary that needs glibc (libc.so.6 or GLIBC_ versions)";
+    ElfNeededNotAllowed => "elf-needed-not-allowed", Binary, Error, "a DT_NEEDED library neither on the tag's policy nor bundled where RPATH/RUNPATH $ORIGIN points";
+    ElfRpath => "elf-rpath", Binary, Error, "DT_RPATH or DT_RUNPATH in the sidecar";
+    ElfInterpreter => "elf-interpreter", Binary, Error, "a program interpreter other than the glibc (or musl) loader for the architecture";
     ElfNotStripped => "elf-not-stripped", Binary, Warning, "a .symtab or .debug_* section";
     MachoNoMinos => "macho-no-minos", Binary, Error, "neither LC_BUILD_VERSION nor LC_VERSION_MIN_MACOSX";
     MachoMinosTooNew => "macho-minos-too-new", Binary, Error, "minos newer than the tag's macOS version";
     MachoArm64LegacyMinos => "macho-arm64-legacy-minos", Binary, Error, "an arm64 binary with minos below 11.0 or an LC_VERSION_MIN_MACOSX command";
-    MachoDylibNotSystem => "macho-dylib-not-system", Binary, Error, "a dylib outside /usr/lib and /System";
+    MachoDylibNotSystem => "macho-dylib-not-system", Binary, Error, "a dylib neither in /usr/lib or /System nor bundled where @loader_path/@rpath point";
     MachoSignatureMissing => "macho-signature-missing", Binary, Error, "an arm64 binary without a code signature";
     MachoSignatureInvalid => "macho-signature-invalid", Binary, Error, "a code signature that is malformed or whose page hashes do not match";
     MachoNotStripped => "macho-not-stripped", Binary, Warning, "debug (__DWARF, stab) or local symbols";
     PeSubsystem => "pe-subsystem", Binary, Error, "a PE subsystem other than the console (CUI)";
-    PeImportNotSystem => "pe-import-not-system", Binary, Error, "an imported DLL that is not part of Windows";
+    PeImportNotSystem => "pe-import-not-system", Binary, Error, "an imported (or delay-loaded) DLL neither part of Windows nor bundled";
     PeNotStripped => "pe-not-stripped", Binary, Warning, "a COFF symbol table or .debug sections";
     PeSignatureInvalid => "pe-signature-invalid", Binary, Error, "an Authenticode signature that is malformed or whose digest is not the file's image hash";
     DepListMissing => "dep-list-missing", Binary, Error, "the project's binary carries no cargo-auditable dependency list (.dep-v0)";

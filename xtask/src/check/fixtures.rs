@@ -376,6 +376,7 @@ pub const VERSION: &str = "0.1.0";
 /// The payload layout the fixture wheels follow (this repository's `[workspace.metadata.dist]`).
 pub fn payload() -> super::Payload {
     super::Payload {
+        distribution: crate::wheel::DistName::parse(NAME).expect("the fixture name is valid"),
         python_package: NAME.into(),
         native_dir: "_native".into(),
         binary: "mcp-sidecar".into(),
@@ -699,6 +700,14 @@ pub fn zip_rename(mut b: Vec<u8>, member: &str, to: &[u8]) -> Vec<u8> {
     let (cd, local) = layout(&b).entry(member);
     b[cd + 46..cd + 46 + to.len()].copy_from_slice(to);
     b[local + 30..local + 30 + to.len()].copy_from_slice(to);
+    b
+}
+
+/// Declares another uncompressed size for a member, in both headers (the data stays as it is).
+pub fn zip_declare_size(mut b: Vec<u8>, member: &str, size: u32) -> Vec<u8> {
+    let (cd, local) = layout(&b).entry(member);
+    put32(&mut b, cd + 24, size);
+    put32(&mut b, local + 22, size);
     b
 }
 

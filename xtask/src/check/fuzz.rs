@@ -212,6 +212,8 @@ fn seeds() -> &'static Seeds {
             (binary("mac-x64-dylib"), "macosx_10_12_x86_64"),
             (binary("win-ok"), "win_amd64"),
             (binary("win-needs-dll"), "win_amd64"),
+            (macho_fat(&binary("mac-arm64-ok")), "macosx_11_0_arm64"),
+            (binary("linux-ok"), "musllinux_1_2_x86_64"),
         ];
         let mut tar = Vec::new();
         {
@@ -283,7 +285,7 @@ proptest! {
     }
 
     #[test]
-    fn mutated_binaries_never_panic(which in 0usize..6, ms in proptest::collection::vec(mutation(), 1..6)) {
+    fn mutated_binaries_never_panic(which in 0usize..8, ms in proptest::collection::vec(mutation(), 1..6)) {
         quiet_goblin_panics();
         let (seed, tag) = &seeds().binaries[which];
         let bytes = mutate(seed, &ms);
@@ -301,6 +303,16 @@ proptest! {
         }
     }
 
+    /// Tag-shaped strings: parsing never panics, and what parses prints back exactly.
+    #[test]
+    fn tags_parse_and_round_trip(s in "(manylinux|manylinux1|manylinux2014|musllinux|macosx|ios|android|linux|win)?_?(0|1|2|10|11|17|21|05)?_?(0|5|9|12|17)?_?(x86_64|i686|aarch64|arm64|armv7l|ppc64le|universal2|intel|fat3|amd64|arm64_v8a|armeabi_v7a|x86|[a-z0-9_]{0,6})(_iphoneos|_iphonesimulator)?") {
+        if let Ok(tag) = crate::wheel::PlatformTag::parse(&s) {
+            prop_assert_eq!(tag.to_string(), s);
+            let _ = tag.pypi_refusal();
+            prop_assert!(!tag.expectation().arches.is_empty());
+        }
+    }
+
     #[test]
     fn mutated_sdists_never_panic(ms in proptest::collection::vec(mutation(), 1..6), on_tar in any::<bool>()) {
         quiet_goblin_panics();
@@ -313,9 +325,9 @@ proptest! {
     }
 
     #[test]
-    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048), tag in 0usize..4) {
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048), tag in 0usize..7) {
         quiet_goblin_panics();
-        let tags = ["manylinux_2_17_x86_64", "macosx_10_12_x86_64", "macosx_11_0_arm64", "win_amd64"];
+        let tags = ["manylinux_2_17_x86_64", "macosx_10_12_x86_64", "macosx_11_0_arm64", "win_amd64", "musllinux_1_2_aarch64", "macosx_10_9_universal2", "win32"];
         let tag = tags[tag];
         let input = bytes.clone();
         timed("random bytes", &input, move || {

@@ -2,7 +2,8 @@
 //! tags and PyPI's upload rules. `dist` ends by calling `check_paths` on what it wrote.
 //!
 //! Rules, one module each: `zip_rules/` (1, zip structure), `wheel_rules/` (2 metadata, 3 payload),
-//! `binary/` (4, the binary vs its tag, with goblin), `sbom` (the PEP 770 SBOM), `sdist`; `headers` reads WHEEL/METADATA/PKG-INFO.
+//! `binary/` (4, native code vs its tags, with goblin), `sbom` (the PEP 770 SBOM), `sdist`; `headers` reads WHEEL/METADATA/PKG-INFO.
+//! Any wheel gets rules 1, 2 and 4; this project's layout (3, the SBOM) only the configured one.
 //! Findings are data (`finding.rs`); `report.rs` prints them. Never depends on `dist`: everything
 //! comes from the bytes, the tag and the `Payload` the caller takes from the config.
 
@@ -30,16 +31,25 @@ use std::process::ExitCode;
 use anyhow::Result;
 use xshell::Shell;
 
-pub use report::{Checked, FileKind, Report};
+pub use finding::Severity;
+pub use report::{Checked, FileKind, Report, MAX_PER_KIND};
+
+/// Every finding code (`elf-glibc-too-new`, …), as `--json` spells them.
+#[cfg(test)]
+pub fn kind_codes() -> impl Iterator<Item = &'static str> {
+    finding::Kind::ALL.iter().map(|k| k.code())
+}
 
 use crate::config::Config;
 use crate::flags;
-use crate::wheel::PlatformTag;
+use crate::wheel::{DistName, PlatformTag};
 
-/// Where a platform wheel carries its one binary: `<python-package>/<native-dir>/<binary>[.exe]`,
-/// as `[workspace.metadata.dist]` says.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a platform wheel of the configured distribution carries its one binary:
+/// `<python-package>/<native-dir>/<binary>[.exe]`, as `[workspace.metadata.dist]` says.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Payload {
+    /// Wheels of this distribution get the layout rules; any other wheel does not.
+    pub distribution: DistName,
     pub python_package: String,
     pub native_dir: String,
     pub binary: String,
@@ -48,6 +58,7 @@ pub struct Payload {
 impl Payload {
     pub fn of(cfg: &Config) -> Payload {
         Payload {
+            distribution: cfg.name.clone(),
             python_package: cfg.dist.python_package.clone(),
             native_dir: cfg.dist.native_dir.clone(),
             binary: cfg.dist.binary.clone(),
@@ -89,7 +100,7 @@ impl flags::Check {
         };
         let report = check_paths(&paths, self.expect_tag.as_deref(), &Payload::of(cfg))?;
         report.print(self.json)?;
-        Ok(if report.is_clean() {
+        Ok(if report.passes(self.strict) {
             ExitCode::SUCCESS
         } else {
             ExitCode::from(1)
@@ -194,7 +205,7 @@ fn check_file(
         }
         (FileKind::Sdist, _) => (sdist::check(&name, &bytes), Vec::new()),
         (FileKind::Binary, Some(tag)) => {
-            let (findings, facts) = binary::check(&bytes, &tag.expectation());
+            let (findings, facts) = binary::check(&bytes, &tag.expectation(), &binary::bare());
             (findings, facts.into_iter().collect())
         }
         (FileKind::Binary, None) => return Err(CheckError::NeedTag(path.to_path_buf())),
@@ -225,5 +236,5 @@ pub(crate) fn check_sdist_bytes(file_name: &str, bytes: &[u8]) -> Vec<finding::F
 #[cfg(test)]
 pub(crate) fn check_binary_bytes(bytes: &[u8], tag: &str) -> Vec<finding::Finding> {
     let tag = PlatformTag::parse(tag).expect("test tags parse");
-    binary::check(bytes, &tag.expectation()).0
+    binary::check(bytes, &tag.expectation(), &binary::bare()).0
 }

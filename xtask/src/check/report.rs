@@ -1,5 +1,6 @@
 //! How findings leave the program: one line per finding plus a summary, or `--json`.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -32,6 +33,23 @@ impl FileKind {
     }
 }
 
+/// Findings of one kind per file printed before the rest is counted (`--json` lists all).
+pub const MAX_PER_KIND: usize = 20;
+
+/// Text from a file (names, RECORD lines, library names) as the terminal may show it: control
+/// characters (ESC among them) become visible escapes.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// One checked file, what was measured in it and what is wrong with it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Checked {
@@ -55,9 +73,14 @@ impl Report {
         self.artifacts.iter().flat_map(|a| &a.findings)
     }
 
-    /// Clean means no findings at all: warnings fail the check too.
+    /// Clean means no findings at all, warnings included (what `dist` demands of its own output).
     pub fn is_clean(&self) -> bool {
         self.findings().next().is_none()
+    }
+
+    /// What `check` exits 0 on: no error, and with `--strict` no warning either.
+    pub fn passes(&self, strict: bool) -> bool {
+        self.count(Severity::Error) == 0 && !(strict && self.count(Severity::Warning) > 0)
     }
 
     pub fn count(&self, severity: Severity) -> usize {
@@ -87,43 +110,59 @@ impl Report {
     }
 
     pub fn write_human(&self, w: &mut impl Write) -> io::Result<()> {
-        for f in self.findings() {
-            let severity = f.severity.label();
-            let member = f
-                .member
-                .as_deref()
-                .map(|m| format!("!{m}"))
-                .unwrap_or_default();
-            writeln!(
-                w,
-                "{severity}[{}] {}{member}: {}; expected {}",
-                f.kind,
-                f.file.display(),
-                f.message,
-                f.expected
-            )?;
+        for a in &self.artifacts {
+            let mut per_kind: BTreeMap<Kind, usize> = BTreeMap::new();
+            for f in &a.findings {
+                let n = per_kind.entry(f.kind).or_default();
+                *n += 1;
+                if *n > MAX_PER_KIND {
+                    continue;
+                }
+                let severity = f.severity.label();
+                let member = f
+                    .member
+                    .as_deref()
+                    .map(|m| format!("!{}", escape(m)))
+                    .unwrap_or_default();
+                writeln!(
+                    w,
+                    "{severity}[{}] {}{member}: {}; expected {}",
+                    f.kind,
+                    escape(&f.file.display().to_string()),
+                    escape(&f.message),
+                    escape(&f.expected)
+                )?;
+            }
+            for (kind, n) in per_kind.iter().filter(|(_, n)| **n > MAX_PER_KIND) {
+                writeln!(
+                    w,
+                    "note: {} more [{kind}] finding(s) in {} not shown (--json lists all)",
+                    n - MAX_PER_KIND,
+                    escape(&a.file.display().to_string())
+                )?;
+            }
         }
         for a in &self.artifacts {
-            let status = if a.findings.is_empty() {
-                "ok  "
-            } else {
-                "FAIL"
+            let status = match a.findings.iter().map(|f| f.severity).max() {
+                None => "ok  ",
+                Some(Severity::Warning) => "warn",
+                Some(Severity::Error) => "FAIL",
             };
             let mut line = format!(
                 "{status} {} ({})",
-                a.file.display(),
+                escape(&a.file.display().to_string()),
                 crate::util::human_size(a.size)
             );
             for b in &a.binaries {
                 let member = b
                     .member
                     .as_deref()
-                    .map(|m| format!("{m}: "))
+                    .map(|m| format!("{}: ", escape(m)))
                     .unwrap_or_default();
                 let notes = if b.notes.is_empty() {
                     String::new()
                 } else {
-                    format!(", {}", b.notes.join(", "))
+                    escape(&format!(", {}", b.notes.join(", ")))
                 };
                 line.push_str(&format!(
                     "\n       {member}{} {} {}{notes}",

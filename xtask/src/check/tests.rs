@@ -174,6 +174,11 @@ corpus! {
         wheel_bytes(&s, zip_rename(s.build(), "mcp_sidecar/b.py", b"mcp_sidecar/a.py"))
     } => [ZipDuplicateName];
     zip_header_mismatch: wheel_bytes(&linux_spec(), zip_poke_local(linux_good(), INIT, 14, 0xdead_beef)) => [ZipHeaderMismatch];
+    // Two members declare 3 GiB each: over the budget, nothing but the metadata is inflated.
+    zip_too_large: {
+        let big = zip_declare_size(zip_declare_size(linux_good(), INIT, 3 << 30), LOCATE, 3 << 30);
+        wheel_bytes(&linux_spec(), big)
+    } => [ZipTooLarge];
     zip_comment_on_archive: wheel_bytes(&linux_spec(), zip_archive_comment(linux_good(), b"built by hand")) => [ZipComment];
     zip_member_comment: {
         let mut s = linux_spec();
@@ -329,7 +334,11 @@ corpus! {
     // 4. Binary vs tag (bare, and in a wheel).
     binary_unparseable: Input::Binary(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0".to_vec(), MANYLINUX) => [BinaryUnparseable];
     binary_pe_under_linux_tag: Input::Binary(binary("win-ok"), MANYLINUX) => [BinaryFormat];
-    binary_fat_macho: Input::Binary(macho_fat(&binary("mac-arm64-ok")), MAC_ARM) => [BinaryFormat];
+    binary_fat_macho: Input::Binary(macho_fat(&binary("mac-arm64-ok")), MAC_ARM) => [];
+    binary_fat_missing_slice: Input::Binary(macho_fat(&binary("mac-arm64-ok")), "macosx_11_0_universal2") => [BinaryArch];
+    binary_thin_in_universal2: Input::Binary(binary("mac-x64-ok"), "macosx_10_12_universal2") => [BinaryArch];
+    elf_glibc_on_musl: Input::Binary(binary("linux-ok"), "musllinux_1_2_x86_64") => [ElfGlibcOnMusl, ElfInterpreter];
+    elf_cxx_too_new: Input::Binary(replace_bytes(binary("linux-ok"), b"GLIBC_2.2.5", b"GCC_99.0.00"), MANYLINUX) => [ElfCxxTooNew];
     binary_shared_library: Input::Binary(binary("linux-so"), MANYLINUX) => [BinaryFormat];
     binary_dll: Input::Binary(binary("win-dll"), WIN) => [BinaryFormat];
     binary_elf_arch: Input::Binary(binary("linux-arm64"), MANYLINUX) => [BinaryArch];
@@ -485,6 +494,7 @@ fn signing_an_unsigned_binary_adds_the_load_command() {
 fn kinds_with(package: &str, native_dir: &str, binary: &str, spec: &Spec) -> BTreeSet<Kind> {
     let payload = super::Payload {
         python_package: package.into(),
+        distribution: super::fixtures::payload().distribution,
         native_dir: native_dir.into(),
         binary: binary.into(),
     };
@@ -621,8 +631,8 @@ fn usage_errors_name_the_file() {
     let err = super::check_paths(&[empty], None, &payload()).unwrap_err();
     assert!(err.to_string().contains("no wheels"), "{err}");
     let err =
-        super::check_paths(std::slice::from_ref(&bare), Some("win32"), &payload()).unwrap_err();
-    assert!(err.to_string().contains("win32"), "{err}");
+        super::check_paths(std::slice::from_ref(&bare), Some("win_ia64"), &payload()).unwrap_err();
+    assert!(err.to_string().contains("win_ia64"), "{err}");
     let report = super::check_paths(&[bare], Some(MANYLINUX), &payload()).unwrap();
     assert!(report.is_clean(), "{:?}", report.artifacts);
 }

@@ -66,7 +66,8 @@ pub fn print_plan(
         println!("  wheel      {}", t.wheel);
         println!("  in wheel   {} (mode 0o755)", t.binary_in_wheel);
         let e = &t.expectation;
-        let mut facts = vec![format!("{:?} {:?}", e.format, e.arch)];
+        let arches: Vec<String> = e.arches.iter().map(|a| format!("{a:?}")).collect();
+        let mut facts = vec![format!("{:?} {}", e.format, arches.join("+"))];
         if let Some(g) = e.max_glibc {
             facts.push(format!("GLIBC <= {g}"));
         }

@@ -1,4 +1,6 @@
-//! The `check` suite: on the wheels and sdist `cargo xtask dist` wrote, our checker and the
+//! The `check` suite. First any wheel: the real-wheel corpus (`corpus`: pinned downloads, no
+//! error on any, each relabelled copy caught) and hostile wheels (`hostile`: memory, escaping,
+//! finding caps). Then on the wheels and sdist `cargo xtask dist` wrote, our checker and the
 //! ecosystem's agree — `cargo xtask check dist` exits 0, and so do `twine check --strict`,
 //! `check-wheel-contents dist/*.whl` run from the repository root (as a user would, so it reads
 //! pyproject's `[tool.check-wheel-contents]`) and `auditwheel show` (whose verdict on the Linux
@@ -10,13 +12,18 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, ensure, Context, Result};
 use xshell::{cmd, Shell};
 
+use crate::config::Config;
 use crate::python_env::{Venv, NEWEST};
+
+pub mod corpus;
+mod hostile;
 
 /// Pinned so the agreement is with known versions of the tools PyPI users run.
 pub const TOOLS: &[&str] = &[
     "twine==7.0.0",
     "check-wheel-contents==0.6.3",
     "auditwheel==6.8.2",
+    "delocate==0.13.0",
 ];
 
 /// What pyproject's `[tool.check-wheel-contents]` ignores, and why: W004 ("module is not located at
@@ -48,7 +55,12 @@ pub fn distributions(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
     Ok((paths(wheels), paths(sdists)))
 }
 
-pub fn run(sh: &Shell) -> Result<()> {
+pub fn run(sh: &Shell, cfg: &Config) -> Result<()> {
+    let files = corpus::fetch(sh, cfg)?;
+    corpus::clean(sh, cfg, &files)?;
+    corpus::relabelled(sh, cfg)?;
+    let venv = Venv::ensure(sh, "check-tools", NEWEST, TOOLS)?;
+    hostile::run(sh, cfg, &venv.bin("python"))?;
     let dist = dist_dir();
     ensure!(
         dist.is_dir(),
@@ -66,7 +78,7 @@ pub fn run(sh: &Shell) -> Result<()> {
         "==> cargo xtask check {} (exit code 0 expected)",
         dist.display()
     );
-    let payload = crate::check::Payload::of(&crate::config::Config::load()?);
+    let payload = crate::check::Payload::of(cfg);
     let report = crate::check::check_paths(std::slice::from_ref(&dist), None, &payload)?;
     report.print(false)?;
     ensure!(
@@ -81,7 +93,6 @@ pub fn run(sh: &Shell) -> Result<()> {
         .ignore_stdout()
         .run()?;
 
-    let venv = Venv::ensure(sh, "check-tools", NEWEST, TOOLS)?;
     let twine = venv.bin("twine");
     let distributions: Vec<&PathBuf> = wheels.iter().chain(&sdists).collect();
     eprintln!("==> twine check --strict ({} files)", distributions.len());

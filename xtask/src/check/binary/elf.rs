@@ -1,64 +1,58 @@
-//! ELF against a manylinux tag: architecture, newest GLIBC_x.y needed, DT_NEEDED allow-list,
-//! no RPATH/RUNPATH, the standard interpreter, stripped.
+//! ELF against a manylinux, musllinux or Android tag: machine, class and byte order; the newest
+//! GLIBC_/GLIBCXX_/CXXABI_/GCC_ version each system library is asked for; no glibc on musl; the
+//! program interpreter; every DT_NEEDED provided or bundled. The sidecar must also be an
+//! executable, without RPATH, stripped.
 
-use goblin::elf::header::{EM_AARCH64, EM_X86_64, ET_DYN, ET_EXEC, ET_REL};
+use goblin::elf::header::{
+    EM_386, EM_AARCH64, EM_ARM, EM_PPC, EM_PPC64, EM_RISCV, EM_S390, EM_X86_64, ET_DYN, ET_EXEC,
+    ET_REL,
+};
 use goblin::elf::section_header::SHT_SYMTAB;
 use goblin::elf::Elf;
 
-use super::{arch_finding, Checked};
+use super::policy::{self, VERSIONED_PREFIXES};
+use super::{arch_finding, unmet_dependency, Checked, Where};
 use crate::check::finding::{finding, Finding, Kind};
-use crate::wheel::{Arch, BinaryExpectation, Version2};
+use crate::wheel::{Arch, BinaryExpectation};
 
-/// auditwheel's manylinux2014 (manylinux_2_17) `lib_whitelist`, plus the glibc loader, which
-/// auditwheel treats as part of glibc. libcrypt.so.1 is deliberately absent: auditwheel's policy
-/// leaves it out (libxcrypt changed its ABI) and would graft it into the wheel.
-pub const MANYLINUX_ALLOWED: &[&str] = &[
-    "libatomic.so.1",
-    "libgcc_s.so.1",
-    "libstdc++.so.6",
-    "libm.so.6",
-    "libanl.so.1",
-    "libdl.so.2",
-    "librt.so.1",
-    "libc.so.6",
-    "libnsl.so.1",
-    "libutil.so.1",
-    "libpthread.so.0",
-    "libX11.so.6",
-    "libXext.so.6",
-    "libXrender.so.1",
-    "libICE.so.6",
-    "libSM.so.6",
-    "libGL.so.1",
-    "libgobject-2.0.so.0",
-    "libgthread-2.0.so.0",
-    "libglib-2.0.so.0",
-    "libresolv.so.2",
-    "libexpat.so.1",
-    "libz.so.1",
-    "ld-linux-x86-64.so.2",
-    "ld-linux-aarch64.so.1",
-];
+fn machine(arch: Arch) -> (u16, bool, bool) {
+    // (e_machine, 64-bit, little-endian)
+    match arch {
+        Arch::X86_64 => (EM_X86_64, true, true),
+        Arch::X86 => (EM_386, false, true),
+        Arch::Aarch64 => (EM_AARCH64, true, true),
+        Arch::Armv6l | Arch::Armv7l => (EM_ARM, false, true),
+        Arch::Ppc => (EM_PPC, false, false),
+        Arch::Ppc64 => (EM_PPC64, true, false),
+        Arch::Ppc64le => (EM_PPC64, true, true),
+        Arch::S390x => (EM_S390, true, false),
+        Arch::Riscv64 => (EM_RISCV, true, true),
+    }
+}
 
-pub(super) fn check(elf: &Elf<'_>, exp: &BinaryExpectation) -> Checked {
+pub(super) fn check(elf: &Elf<'_>, exp: &BinaryExpectation, at: &Where<'_>) -> Checked {
     let mut out = Vec::new();
     let mut notes = Vec::new();
-    let machine = elf.header.e_machine;
-    let arch = match machine {
-        EM_X86_64 => "x86_64".to_string(),
-        EM_AARCH64 => "aarch64".to_string(),
-        m => format!("e_machine {m}"),
+    let found = (elf.header.e_machine, elf.is_64, elf.little_endian);
+    let arch = match Arch::ALL.iter().find(|a| machine(**a) == found) {
+        Some(a) => a.triple_name().to_string(),
+        None => format!(
+            "e_machine {} ({}-bit, {})",
+            found.0,
+            if found.1 { 64 } else { 32 },
+            if found.2 {
+                "little-endian"
+            } else {
+                "big-endian"
+            }
+        ),
     };
-    let want = match exp.arch {
-        Arch::X86_64 => EM_X86_64,
-        Arch::Aarch64 => EM_AARCH64,
-    };
-    if machine != want || !elf.is_64 || !elf.little_endian {
-        let bits = if elf.is_64 { "64-bit" } else { "32-bit" };
-        out.push(arch_finding(&format!("{arch} ({bits})"), exp));
+    let right_arch = machine(exp.arches[0]) == found;
+    if !right_arch {
+        out.push(arch_finding(&arch, exp));
     }
     let e_type = elf.header.e_type;
-    if e_type != ET_EXEC && !(e_type == ET_DYN && elf.interpreter.is_some()) {
+    if at.sidecar && e_type != ET_EXEC && !(e_type == ET_DYN && elf.interpreter.is_some()) {
         let what = match e_type {
             ET_DYN => "a shared library (ET_DYN without an interpreter)".to_string(),
             ET_REL => "a relocatable object".to_string(),
@@ -70,34 +64,50 @@ pub(super) fn check(elf: &Elf<'_>, exp: &BinaryExpectation) -> Checked {
             "an executable (ET_EXEC or PIE)",
         ));
     }
-    glibc(elf, exp, &mut out, &mut notes);
+    let android = exp.android;
+    let mut unmet = Vec::new();
     for lib in &elf.libraries {
-        if !MANYLINUX_ALLOWED.contains(lib) {
+        let provided = policy::elf_system_lib(exp, lib);
+        if exp.musl && lib.starts_with("libc.so.") {
             out.push(finding(
-                Kind::ElfNeededNotAllowed,
-                format!("DT_NEEDED {lib} is not on the manylinux allow-list"),
-                "only libraries every manylinux system has (libc.so.6, libm.so.6, libgcc_s.so.1, …)",
+                Kind::ElfGlibcOnMusl,
+                format!("DT_NEEDED {lib}: glibc, which a musl system does not have"),
+                "no glibc dependency: link against musl (or statically)",
             ));
+        } else if !(provided
+            || at.python_runtime(lib)
+            || at.elf_bundled(lib, &[&elf.runpaths[..], &elf.rpaths[..]].concat()))
+        {
+            unmet.push(*lib);
         }
+    }
+    for lib in unmet {
+        out.push(unmet_dependency(
+            Kind::ElfNeededNotAllowed,
+            format!("DT_NEEDED {lib} is neither on the tag's policy nor bundled where RPATH/RUNPATH $ORIGIN points"),
+            "libraries every system of the policy has (libc.so.6, libm.so.6, libgcc_s.so.1, …)",
+        ));
     }
     if !elf.libraries.is_empty() {
         notes.push(format!("needs {}", elf.libraries.join(" ")));
     }
-    for (tag, paths) in [("DT_RPATH", &elf.rpaths), ("DT_RUNPATH", &elf.runpaths)] {
-        if !paths.is_empty() {
-            out.push(finding(
-                Kind::ElfRpath,
-                format!("{tag} {}", paths.join(":")),
-                "no RPATH/RUNPATH: the binary must not look for libraries beside itself",
-            ));
+    if !android {
+        symbol_versions(elf, exp, &mut out, &mut notes);
+    }
+    if at.sidecar {
+        for (tag, paths) in [("DT_RPATH", &elf.rpaths), ("DT_RUNPATH", &elf.runpaths)] {
+            if !paths.is_empty() {
+                out.push(finding(
+                    Kind::ElfRpath,
+                    format!("{tag} {}", paths.join(":")),
+                    "no RPATH/RUNPATH: the binary must not look for libraries beside itself",
+                ));
+            }
         }
     }
     // On the wrong architecture the loader differs too: the arch finding says it all.
-    if let Some(interp) = elf.interpreter.filter(|_| machine == want) {
-        let want = match exp.arch {
-            Arch::X86_64 => "/lib64/ld-linux-x86-64.so.2",
-            Arch::Aarch64 => "/lib/ld-linux-aarch64.so.1",
-        };
+    if let Some(interp) = elf.interpreter.filter(|_| right_arch && !android) {
+        let want = policy::loader(exp.arches[0], exp.musl);
         if interp != want {
             out.push(finding(
                 Kind::ElfInterpreter,
@@ -106,7 +116,9 @@ pub(super) fn check(elf: &Elf<'_>, exp: &BinaryExpectation) -> Checked {
             ));
         }
     }
-    stripped(elf, &mut out);
+    if at.sidecar {
+        stripped(elf, &mut out);
+    }
     Checked {
         findings: out,
         arch,
@@ -114,47 +126,86 @@ pub(super) fn check(elf: &Elf<'_>, exp: &BinaryExpectation) -> Checked {
     }
 }
 
-fn glibc(elf: &Elf<'_>, exp: &BinaryExpectation, out: &mut Vec<Finding>, notes: &mut Vec<String>) {
-    let mut newest: Option<(Version2, String)> = None;
-    let mut unparseable = Vec::new();
+/// The newest version per prefix that the system's own libraries are asked for (versions a
+/// bundled library answers are the bundle's business, as auditwheel sees it).
+fn symbol_versions(
+    elf: &Elf<'_>,
+    exp: &BinaryExpectation,
+    out: &mut Vec<Finding>,
+    notes: &mut Vec<String>,
+) {
+    let mut newest: [Option<(Vec<u32>, String)>; 4] = Default::default();
+    let mut named = Vec::new();
     if let Some(verneed) = &elf.verneed {
         for need in verneed.iter() {
+            let file = elf.dynstrtab.get_at(need.vn_file).unwrap_or("");
+            let glibc_on_musl = exp.musl && file.starts_with("libc.so.");
+            if !(policy::elf_system_lib(exp, file) || glibc_on_musl) {
+                continue;
+            }
             for aux in need.iter() {
                 let Some(name) = elf.dynstrtab.get_at(aux.vna_name) else {
                     continue;
                 };
-                let Some(version) = name.strip_prefix("GLIBC_") else {
+                let Some(i) = VERSIONED_PREFIXES.iter().position(|p| name.starts_with(p)) else {
                     continue;
                 };
-                match Version2::parse(version) {
-                    Ok(v) if newest.as_ref().is_none_or(|(n, _)| v > *n) => {
-                        newest = Some((v, name.to_string()))
+                let version = &name[VERSIONED_PREFIXES[i].len()..];
+                match policy::version_key(version) {
+                    Some(k) if newest[i].as_ref().is_none_or(|(n, _)| k > *n) => {
+                        newest[i] = Some((k, name.to_string()))
                     }
-                    Ok(_) => {}
-                    Err(_) => unparseable.push(name.to_string()),
+                    Some(_) => {}
+                    None => named.push(name.to_string()),
                 }
             }
         }
     }
-    if let Some((v, _)) = &newest {
-        notes.push(format!("GLIBC {v}"));
+    if let Some((_, name)) = &newest[0] {
+        notes.push(format!("GLIBC {}", &name["GLIBC_".len()..]));
+    }
+    if exp.musl {
+        if let Some((_, name)) = &newest[0] {
+            out.push(finding(
+                Kind::ElfGlibcOnMusl,
+                format!("needs {name}: a glibc symbol version, which musl does not provide"),
+                "no glibc dependency: link against musl (or statically)",
+            ));
+        }
+        return;
     }
     let Some(floor) = exp.max_glibc else {
         return;
     };
-    if let Some((v, name)) = newest.filter(|(v, _)| *v > floor) {
-        out.push(finding(
-            Kind::ElfGlibcTooNew,
-            format!("needs {name} (GLIBC {v}), newer than the tag's floor {floor}"),
-            format!("no symbol version newer than GLIBC_{floor}: build against glibc {floor}"),
-        ));
+    let limits = policy::symbol_limits(floor, exp.arches[0]);
+    for (i, found) in newest.iter().enumerate() {
+        let (Some((key, name)), Some(limit)) = (found, &limits[i]) else {
+            continue;
+        };
+        if policy::version_key(limit).is_some_and(|l| *key > l) {
+            let kind = if i == 0 {
+                Kind::ElfGlibcTooNew
+            } else {
+                Kind::ElfCxxTooNew
+            };
+            out.push(finding(
+                kind,
+                format!("needs {name}, newer than the manylinux_{}_{} policy's {}{limit}", floor.major, floor.minor, VERSIONED_PREFIXES[i]),
+                format!("no {}x newer than {limit}: build against glibc {floor} and its toolchain (or bundle the library)", VERSIONED_PREFIXES[i]),
+            ));
+        }
     }
-    for name in unparseable {
-        out.push(finding(
-            Kind::ElfGlibcTooNew,
-            format!("needs {name}, which no manylinux policy allows"),
-            format!("only GLIBC_x.y versions up to {floor}"),
-        ));
+    for name in named {
+        if !policy::named_version_allowed(&name, floor) {
+            out.push(finding(
+                Kind::ElfGlibcTooNew,
+                format!(
+                    "needs {name}, which the manylinux_{}_{} policy does not allow",
+                    floor.major, floor.minor
+                ),
+                format!("only numbered versions up to the policy's (GLIBC_{floor})"),
+            ));
+        }
     }
 }
 

@@ -1,13 +1,17 @@
-//! Mach-O against a macosx tag: architecture, minos, system-only dylibs, the arm64 code
-//! signature (page hashes verified, not just present), stripped.
+//! Mach-O (thin or universal) against a macosx tag: every slice the tag names is there; per
+//! slice, minos no newer than the tag (arm64 Macs start at 11), the code signature's page hashes
+//! (required on arm64), every dylib from the system or bundled where `@loader_path`/`@rpath`
+//! point. The sidecar must also be an executable, stripped, with arm64's own minos.
 
-use goblin::mach::cputype::{CPU_TYPE_ARM64, CPU_TYPE_X86_64};
+use goblin::mach::cputype::{
+    CPU_TYPE_ARM64, CPU_TYPE_I386, CPU_TYPE_POWERPC, CPU_TYPE_POWERPC64, CPU_TYPE_X86_64,
+};
 use goblin::mach::header::MH_EXECUTE;
 use goblin::mach::load_command::{CommandVariant, PLATFORM_MACOS};
 use goblin::mach::symbols::{N_EXT, N_SECT, N_STAB, N_TYPE};
-use goblin::mach::MachO;
+use goblin::mach::{MachO, MultiArch, SingleArch};
 
-use super::{arch_finding, Checked};
+use super::{arch_finding, unmet_dependency, Checked, Where};
 use crate::check::finding::{finding, Finding, Kind};
 use crate::macho_sign;
 use crate::wheel::{Arch, BinaryExpectation, Version2};
@@ -20,23 +24,111 @@ fn decode(v: u32) -> Version2 {
     Version2::new(v >> 16, (v >> 8) & 0xff)
 }
 
-pub(super) fn check(macho: &MachO<'_>, bytes: &[u8], exp: &BinaryExpectation) -> Checked {
+fn arch_of(cputype: u32) -> Option<Arch> {
+    Some(match cputype {
+        CPU_TYPE_X86_64 => Arch::X86_64,
+        CPU_TYPE_ARM64 => Arch::Aarch64,
+        CPU_TYPE_I386 => Arch::X86,
+        CPU_TYPE_POWERPC => Arch::Ppc,
+        CPU_TYPE_POWERPC64 => Arch::Ppc64,
+        _ => return None,
+    })
+}
+
+fn arch_name(cputype: u32) -> String {
+    match arch_of(cputype) {
+        Some(Arch::Aarch64) => "arm64".into(),
+        Some(Arch::X86) => "i386".into(),
+        Some(a) => a.triple_name().into(),
+        None => format!("cputype {cputype:#x}"),
+    }
+}
+
+/// The thin Mach-O files inside a universal one, each with its own bytes.
+pub(super) fn slices<'a>(
+    fat: &MultiArch<'a>,
+    bytes: &'a [u8],
+) -> Result<Vec<(MachO<'a>, &'a [u8])>, String> {
+    let mut out = Vec::new();
+    for (i, arch) in fat.iter_arches().enumerate() {
+        let arch = arch.map_err(|e| format!("universal header: {e}"))?;
+        let range =
+            (arch.offset as usize)..(arch.offset as usize).saturating_add(arch.size as usize);
+        let slice = bytes
+            .get(range)
+            .ok_or_else(|| format!("slice {i} lies outside the file"))?;
+        match fat.get(i) {
+            Ok(SingleArch::MachO(m)) => out.push((m, slice)),
+            Ok(SingleArch::Archive(_)) => return Err(format!("slice {i} is an ar archive")),
+            Err(e) => return Err(format!("slice {i}: {e}")),
+        }
+    }
+    Ok(out)
+}
+
+pub(super) fn check(
+    slices: &[(&MachO<'_>, &[u8])],
+    exp: &BinaryExpectation,
+    at: &Where<'_>,
+) -> Checked {
     let mut out = Vec::new();
     let mut notes = Vec::new();
-    let cputype = macho.header.cputype;
-    let arch = match cputype {
-        CPU_TYPE_X86_64 => "x86_64".to_string(),
-        CPU_TYPE_ARM64 => "arm64".to_string(),
-        c => format!("cputype {c:#x}"),
+    let found: Vec<String> = slices
+        .iter()
+        .map(|(m, _)| arch_name(m.header.cputype))
+        .collect();
+    let arch = found.join(" + ");
+    let has = |a: Arch| {
+        slices
+            .iter()
+            .any(|(m, _)| arch_of(m.header.cputype) == Some(a))
     };
-    let want = match exp.arch {
-        Arch::X86_64 => CPU_TYPE_X86_64,
-        Arch::Aarch64 => CPU_TYPE_ARM64,
-    };
-    if cputype != want {
-        out.push(arch_finding(&arch, exp));
+    if !exp.arches.iter().all(|a| has(*a)) {
+        let thin = if slices.len() == 1 { " only" } else { "" };
+        out.push(arch_finding(&format!("{arch}{thin}"), exp));
     }
-    if macho.header.filetype != MH_EXECUTE {
+    for (macho, bytes) in slices {
+        let Some(slice_arch) = arch_of(macho.header.cputype).filter(|a| exp.arches.contains(a))
+        else {
+            continue;
+        };
+        let label = if slices.len() > 1 {
+            format!("{} slice: ", arch_name(macho.header.cputype))
+        } else {
+            String::new()
+        };
+        let mut slice_out = Vec::new();
+        check_slice(
+            macho,
+            bytes,
+            slice_arch,
+            exp,
+            at,
+            &mut slice_out,
+            &mut notes,
+        );
+        out.extend(slice_out.into_iter().map(|mut f| {
+            f.message = format!("{label}{}", f.message);
+            f
+        }));
+    }
+    Checked {
+        findings: out,
+        arch,
+        notes,
+    }
+}
+
+fn check_slice(
+    macho: &MachO<'_>,
+    bytes: &[u8],
+    arch: Arch,
+    exp: &BinaryExpectation,
+    at: &Where<'_>,
+    out: &mut Vec<Finding>,
+    notes: &mut Vec<String>,
+) {
+    if at.sidecar && macho.header.filetype != MH_EXECUTE {
         out.push(finding(
             Kind::BinaryFormat,
             format!(
@@ -46,30 +138,31 @@ pub(super) fn check(macho: &MachO<'_>, bytes: &[u8], exp: &BinaryExpectation) ->
             "an executable (MH_EXECUTE)",
         ));
     }
-    minos(macho, cputype == CPU_TYPE_ARM64, exp, &mut out, &mut notes);
+    if exp.max_macos.is_some() {
+        minos(macho, arch, exp, at, out, notes);
+    }
+    // libs[0] is goblin's placeholder for the binary itself.
     for lib in macho.libs.iter().skip(1) {
-        // libs[0] is goblin's placeholder for the binary itself.
-        if !(lib.starts_with("/usr/lib/") || lib.starts_with("/System/")) {
-            out.push(finding(
+        let system = lib.starts_with("/usr/lib/") || lib.starts_with("/System/");
+        if !(system || at.python_runtime(lib) || at.macho_bundled(lib, &macho.rpaths)) {
+            out.push(unmet_dependency(
                 Kind::MachoDylibNotSystem,
-                format!("links {lib}"),
-                "dylibs only from /usr/lib or /System (link everything else statically)",
+                format!("links {lib}, which is neither a system dylib nor bundled where @loader_path/@rpath point"),
+                "dylibs from /usr/lib or /System",
             ));
         }
     }
-    signature(bytes, exp, &mut out, &mut notes);
-    stripped(macho, bytes, &mut out);
-    Checked {
-        findings: out,
-        arch,
-        notes,
+    signature(bytes, arch, out, notes);
+    if at.sidecar {
+        stripped(macho, bytes, out);
     }
 }
 
 fn minos(
     macho: &MachO<'_>,
-    is_arm64: bool,
+    arch: Arch,
     exp: &BinaryExpectation,
+    at: &Where<'_>,
     out: &mut Vec<Finding>,
     notes: &mut Vec<String>,
 ) {
@@ -94,8 +187,17 @@ fn minos(
         ));
         return;
     };
-    notes.push(format!("minos {version} ({command})"));
-    if let Some(max) = exp.max_macos {
+    notes.push(format!(
+        "{} minos {version} ({command})",
+        arch_name(macho.header.cputype)
+    ));
+    if let Some(tag) = exp.max_macos {
+        // A `macosx_10_9_universal2` arm64 slice runs on 11+ only, where minos 11 is no limit.
+        let max = if arch == Arch::Aarch64 {
+            tag.max(ARM64_FIRST_MACOS)
+        } else {
+            tag
+        };
         if version > max {
             out.push(finding(
                 Kind::MachoMinosTooNew,
@@ -104,7 +206,8 @@ fn minos(
             ));
         }
     }
-    if is_arm64 && (version < ARM64_FIRST_MACOS || command == "LC_VERSION_MIN_MACOSX") {
+    let legacy = version < ARM64_FIRST_MACOS || command == "LC_VERSION_MIN_MACOSX";
+    if at.sidecar && arch == Arch::Aarch64 && legacy {
         out.push(finding(
             Kind::MachoArm64LegacyMinos,
             format!(
@@ -115,12 +218,7 @@ fn minos(
     }
 }
 
-fn signature(
-    bytes: &[u8],
-    exp: &BinaryExpectation,
-    out: &mut Vec<Finding>,
-    notes: &mut Vec<String>,
-) {
+fn signature(bytes: &[u8], arch: Arch, out: &mut Vec<Finding>, notes: &mut Vec<String>) {
     match macho_sign::verify(bytes) {
         Ok(info) => notes.push(format!(
             "signed{} ({} pages of {} verified)",
@@ -128,8 +226,9 @@ fn signature(
             info.pages,
             info.page_size
         )),
+        // macOS kills arm64 code that is unsigned or whose signature does not match.
         Err(macho_sign::SignError::NoCodeSignature) => {
-            if exp.needs_code_signature {
+            if arch == Arch::Aarch64 {
                 out.push(finding(
                     Kind::MachoSignatureMissing,
                     "no LC_CODE_SIGNATURE: macOS kills unsigned arm64 code",

@@ -1,9 +1,12 @@
-//! Rule 4: a binary against the tag it ships under. `Object::parse` once, then one small checker
-//! per format, each returning findings as data.
+//! Rule 4: native code against the tags it ships under. `Object::parse` once, then one small
+//! checker per format, each returning findings as data. `policy` holds what each platform
+//! provides, `deps` how a loader finds what the wheel bundles.
 
+mod deps;
 mod elf;
 mod macho;
 mod pe;
+pub mod policy;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -25,6 +28,56 @@ pub struct BinaryFacts {
     pub notes: Vec<String>,
 }
 
+/// Where a binary sits, and how strictly it is judged.
+pub struct Where<'a> {
+    /// Its member path in the wheel; `None` for a bare binary.
+    pub member: Option<&'a str>,
+    /// Whether the wheel has a member at this exact path.
+    pub has: &'a dyn Fn(&str) -> bool,
+    /// Whether directory `dir` holds a file of this name, ignoring ASCII case (Windows).
+    pub has_nocase: &'a dyn Fn(&str, &str) -> bool,
+    /// Top-level `<name>.libs` directories (delvewheel's DLL directories).
+    pub libs_dirs: &'a [String],
+    /// This project's own sidecar executable: also an executable, stripped, self-contained.
+    pub sidecar: bool,
+}
+
+impl Where<'_> {
+    /// A library the interpreter provides, and this is an extension module it imports.
+    pub fn python_runtime(&self, lib: &str) -> bool {
+        let extension = self.member.is_some_and(|m| {
+            let m = m.to_ascii_lowercase();
+            m.ends_with(".pyd") || (m.ends_with(".so") && !m.contains(".libs/"))
+        });
+        extension && policy::python_runtime(lib)
+    }
+}
+
+/// A bare binary: the sidecar, alone.
+pub fn bare() -> Where<'static> {
+    Where {
+        member: None,
+        has: &|_| false,
+        has_nocase: &|_, _| false,
+        libs_dirs: &[],
+        sidecar: true,
+    }
+}
+
+/// Whether these first bytes start an ELF, Mach-O (thin or fat) or PE file.
+pub fn is_native(head: &[u8]) -> bool {
+    match head {
+        [0x7f, b'E', b'L', b'F', ..] => true,
+        [0xfe, 0xed, 0xfa, 0xce | 0xcf, ..] | [0xce | 0xcf, 0xfa, 0xed, 0xfe, ..] => true,
+        // A Java class file shares 0xcafebabe; its next word (the class version) is >= 45.
+        [0xca, 0xfe, 0xba, 0xbe | 0xbf, a, b, c, d, ..] => {
+            u32::from_be_bytes([*a, *b, *c, *d]) < 45
+        }
+        [b'M', b'Z', ..] => true,
+        _ => false,
+    }
+}
+
 /// What a per-format checker returns.
 struct Checked {
     findings: Vec<Finding>,
@@ -32,9 +85,13 @@ struct Checked {
     notes: Vec<String>,
 }
 
-pub fn check(bytes: &[u8], exp: &BinaryExpectation) -> (Vec<Finding>, Option<BinaryFacts>) {
+pub fn check(
+    bytes: &[u8],
+    exp: &BinaryExpectation,
+    at: &Where<'_>,
+) -> (Vec<Finding>, Option<BinaryFacts>) {
     // goblin is a parser of untrusted input: a panic in it must become a finding, not a crash.
-    match catch_unwind(AssertUnwindSafe(|| check_object(bytes, exp))) {
+    match catch_unwind(AssertUnwindSafe(|| check_object(bytes, exp, at))) {
         Ok(result) => result,
         Err(_) => (
             vec![finding(
@@ -47,7 +104,11 @@ pub fn check(bytes: &[u8], exp: &BinaryExpectation) -> (Vec<Finding>, Option<Bin
     }
 }
 
-fn check_object(bytes: &[u8], exp: &BinaryExpectation) -> (Vec<Finding>, Option<BinaryFacts>) {
+fn check_object(
+    bytes: &[u8],
+    exp: &BinaryExpectation,
+    at: &Where<'_>,
+) -> (Vec<Finding>, Option<BinaryFacts>) {
     let object = match Object::parse(bytes) {
         Ok(o) => o,
         Err(e) => {
@@ -64,7 +125,7 @@ fn check_object(bytes: &[u8], exp: &BinaryExpectation) -> (Vec<Finding>, Option<
     let (format, name) = match &object {
         Object::Elf(_) => (Some(BinaryFormat::Elf), "ELF"),
         Object::Mach(Mach::Binary(_)) => (Some(BinaryFormat::MachO), "Mach-O"),
-        Object::Mach(Mach::Fat(_)) => (None, "universal (fat) Mach-O"),
+        Object::Mach(Mach::Fat(_)) => (Some(BinaryFormat::MachO), "universal Mach-O"),
         Object::PE(_) => (Some(BinaryFormat::Pe), "PE"),
         Object::TE(_) => (None, "TE image"),
         Object::COFF(_) => (None, "COFF object"),
@@ -90,9 +151,19 @@ fn check_object(bytes: &[u8], exp: &BinaryExpectation) -> (Vec<Finding>, Option<
         );
     }
     let checked = match &object {
-        Object::Elf(elf) => elf::check(elf, exp),
-        Object::Mach(Mach::Binary(macho)) => macho::check(macho, bytes, exp),
-        Object::PE(pe) => pe::check(pe, bytes, exp),
+        Object::Elf(elf) => elf::check(elf, exp, at),
+        Object::Mach(Mach::Binary(macho)) => macho::check(&[(macho, bytes)], exp, at),
+        Object::Mach(Mach::Fat(fat)) => match macho::slices(fat, bytes) {
+            Ok(slices) => {
+                let refs: Vec<_> = slices.iter().map(|(m, b)| (m, *b)).collect();
+                macho::check(&refs, exp, at)
+            }
+            Err(e) => {
+                let f = finding(Kind::BinaryUnparseable, e, expected_format(exp));
+                return (vec![f], Some(facts));
+            }
+        },
+        Object::PE(pe) => pe::check(pe, bytes, exp, at),
         _ => return (Vec::new(), Some(facts)),
     };
     facts.arch = checked.arch;
@@ -102,30 +173,48 @@ fn check_object(bytes: &[u8], exp: &BinaryExpectation) -> (Vec<Finding>, Option<
 }
 
 fn expected_format(exp: &BinaryExpectation) -> String {
-    let (format, arch) = describe(exp.format, exp.arch);
-    format!("a {format} {arch} executable")
+    format!("{} {} code", format_name(exp.format), arch_names(exp))
 }
 
-fn describe(format: BinaryFormat, arch: Arch) -> (&'static str, &'static str) {
-    let f = match format {
+fn format_name(format: BinaryFormat) -> &'static str {
+    match format {
         BinaryFormat::Elf => "ELF",
         BinaryFormat::MachO => "Mach-O",
-        BinaryFormat::Pe => "PE32+",
-    };
-    let a = match (format, arch) {
-        (BinaryFormat::Pe, Arch::X86_64) => "AMD64",
-        (BinaryFormat::MachO, Arch::Aarch64) => "arm64",
-        (_, a) => a.triple_name(),
-    };
-    (f, a)
+        BinaryFormat::Pe => "PE",
+    }
+}
+
+/// The architectures a tag wants, as that format's tools name them (`AMD64`, `arm64`).
+fn arch_names(exp: &BinaryExpectation) -> String {
+    let names: Vec<&str> = exp
+        .arches
+        .iter()
+        .map(|a| match (exp.format, a) {
+            (BinaryFormat::Pe, Arch::X86_64) => "AMD64",
+            (BinaryFormat::Pe, Arch::Aarch64) => "ARM64",
+            (BinaryFormat::Pe, Arch::X86) => "i386",
+            (BinaryFormat::MachO, Arch::Aarch64) => "arm64",
+            (BinaryFormat::MachO, Arch::X86) => "i386",
+            (_, a) => a.triple_name(),
+        })
+        .collect();
+    names.join(" + ")
 }
 
 /// The arch mismatch finding every checker shares.
 fn arch_finding(found: &str, exp: &BinaryExpectation) -> Finding {
-    let (_, want) = describe(exp.format, exp.arch);
     finding(
         Kind::BinaryArch,
         format!("the binary is built for {found}"),
-        format!("{want}, as the tag says"),
+        format!("{}, as the tag says", arch_names(exp)),
+    )
+}
+
+/// The finding for a dependency the platform lacks and the wheel does not bundle.
+fn unmet_dependency(kind: Kind, what: String, system: &str) -> Finding {
+    finding(
+        kind,
+        what,
+        format!("{system}, the Python runtime (extension modules), or a library the wheel bundles where the loader looks"),
     )
 }

@@ -1,72 +1,76 @@
-//! PE against win_amd64: AMD64 PE32+, an exe for the console subsystem, imports only DLLs that
-//! ship with Windows, stripped.
+//! PE against a win tag: the machine and PE32/PE32+ the tag names; every import, delay-loaded
+//! ones too, a Windows DLL, the Python runtime (extension modules) or bundled beside the module
+//! or in a `<name>.libs/` directory. The sidecar must also be a console exe, stripped.
 
 use goblin::pe::header::{COFF_MACHINE_ARM64, COFF_MACHINE_X86, COFF_MACHINE_X86_64};
+use goblin::pe::options::ParseOptions;
 use goblin::pe::subsystem::{IMAGE_SUBSYSTEM_WINDOWS_CUI, IMAGE_SUBSYSTEM_WINDOWS_GUI};
 use goblin::pe::PE;
 
-use super::{arch_finding, Checked};
+use super::policy::is_system_dll;
+use super::{arch_finding, unmet_dependency, Checked, Where};
 use crate::check::finding::{finding, Kind};
+use crate::util::le32;
 use crate::wheel::{Arch, BinaryExpectation};
 
-/// DLLs every supported Windows (10+) ships, lower-case. msvcrt.dll is here on purpose: it is an
-/// OS component on every Windows and Rust's windows-gnu std links it. Not here, on purpose:
-/// vcruntime140*.dll / msvcp140.dll (the VC++ redistributable), libgcc_s_*.dll,
-/// libwinpthread-1.dll and libstdc++-6.dll (MinGW runtimes): link the C runtime statically.
-pub const WINDOWS_SYSTEM_DLLS: &[&str] = &[
-    "kernel32.dll",
-    "kernelbase.dll",
-    "ntdll.dll",
-    "advapi32.dll",
-    "user32.dll",
-    "gdi32.dll",
-    "shell32.dll",
-    "shlwapi.dll",
-    "ole32.dll",
-    "oleaut32.dll",
-    "ws2_32.dll",
-    "mswsock.dll",
-    "iphlpapi.dll",
-    "bcrypt.dll",
-    "bcryptprimitives.dll",
-    "ncrypt.dll",
-    "crypt32.dll",
-    "secur32.dll",
-    "userenv.dll",
-    "dbghelp.dll",
-    "psapi.dll",
-    "version.dll",
-    "winmm.dll",
-    "rpcrt4.dll",
-    "synchronization.dll",
-    "ucrtbase.dll",
-    "msvcrt.dll",
-];
-
-/// `api-ms-win-*` API sets (the UCRT's `api-ms-win-crt-*` among them) resolve to system DLLs.
-pub fn is_system_dll(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    lower.starts_with("api-ms-win-") || WINDOWS_SYSTEM_DLLS.contains(&lower.as_str())
+fn machine(arch: Arch) -> Option<(u16, bool)> {
+    // (machine, PE32+)
+    match arch {
+        Arch::X86_64 => Some((COFF_MACHINE_X86_64, true)),
+        Arch::Aarch64 => Some((COFF_MACHINE_ARM64, true)),
+        Arch::X86 => Some((COFF_MACHINE_X86, false)),
+        _ => None,
+    }
 }
 
-pub(super) fn check(pe: &PE<'_>, bytes: &[u8], exp: &BinaryExpectation) -> Checked {
+pub(super) fn check(pe: &PE<'_>, bytes: &[u8], exp: &BinaryExpectation, at: &Where<'_>) -> Checked {
     let mut out = Vec::new();
     let mut notes = Vec::new();
-    let machine = pe.header.coff_header.machine;
-    let arch = match machine {
+    let found = pe.header.coff_header.machine;
+    let arch = match found {
         COFF_MACHINE_X86_64 => "AMD64".to_string(),
         COFF_MACHINE_ARM64 => "ARM64".to_string(),
         COFF_MACHINE_X86 => "i386".to_string(),
         m => format!("machine {m:#06x}"),
     };
-    let want = match exp.arch {
-        Arch::X86_64 => COFF_MACHINE_X86_64,
-        Arch::Aarch64 => COFF_MACHINE_ARM64,
-    };
-    if machine != want || !pe.is_64 {
+    if machine(exp.arches[0]) != Some((found, pe.is_64)) {
         let kind = if pe.is_64 { "PE32+" } else { "PE32" };
         out.push(arch_finding(&format!("{arch} ({kind})"), exp));
     }
+    if at.sidecar {
+        sidecar_shape(pe, &mut out);
+    }
+    let delayed = delay_imports(pe, bytes);
+    for dll in pe
+        .libraries
+        .iter()
+        .copied()
+        .chain(delayed.iter().map(String::as_str))
+    {
+        if !(is_system_dll(dll) || at.python_runtime(dll) || at.dll_bundled(dll)) {
+            out.push(unmet_dependency(
+                Kind::PeImportNotSystem,
+                format!("imports {dll}, which is neither part of Windows nor bundled beside the module or in a <name>.libs directory"),
+                "DLLs of Windows (link the C runtime statically: +crt-static)",
+            ));
+        }
+    }
+    if !pe.libraries.is_empty() {
+        notes.push(format!("imports {}", pe.libraries.join(" ")));
+    }
+    if !delayed.is_empty() {
+        notes.push(format!("delay-loads {}", delayed.join(" ")));
+    }
+    crate::check::authenticode::check(bytes, &mut out, &mut notes);
+    Checked {
+        findings: out,
+        arch,
+        notes,
+    }
+}
+
+/// The sidecar's own rules: a console exe without symbols.
+fn sidecar_shape(pe: &PE<'_>, out: &mut Vec<crate::check::finding::Finding>) {
     if pe.is_lib {
         out.push(finding(
             Kind::BinaryFormat,
@@ -94,18 +98,6 @@ pub(super) fn check(pe: &PE<'_>, bytes: &[u8], exp: &BinaryExpectation) -> Check
             "the console subsystem (IMAGE_SUBSYSTEM_WINDOWS_CUI, 3)",
         ));
     }
-    for dll in &pe.libraries {
-        if !is_system_dll(dll) {
-            out.push(finding(
-                Kind::PeImportNotSystem,
-                format!("imports {dll}, which is not part of Windows"),
-                "imports only system DLLs (link the C runtime statically: +crt-static)",
-            ));
-        }
-    }
-    if !pe.libraries.is_empty() {
-        notes.push(format!("imports {}", pe.libraries.join(" ")));
-    }
     let coff = &pe.header.coff_header;
     let mut what = Vec::new();
     if coff.pointer_to_symbol_table != 0 || coff.number_of_symbol_table != 0 {
@@ -127,37 +119,42 @@ pub(super) fn check(pe: &PE<'_>, bytes: &[u8], exp: &BinaryExpectation) -> Check
             "a stripped exe (no COFF symbols, no .debug sections)",
         ));
     }
-    crate::check::authenticode::check(bytes, &mut out, &mut notes);
-    Checked {
-        findings: out,
-        arch,
-        notes,
-    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::is_system_dll;
-
-    #[test]
-    fn runtimes_that_ship_beside_an_exe_are_not_system_dlls() {
-        for dll in [
-            "KERNEL32.dll",
-            "api-ms-win-crt-runtime-l1-1-0.dll",
-            "ucrtbase.dll",
-            "msvcrt.dll",
-        ] {
-            assert!(is_system_dll(dll), "{dll}");
+/// The DLL names of the delay-load directory (data directory 13; goblin does not read it):
+/// 32-byte descriptors whose second word is the name's RVA, ended by an all-zero one.
+fn delay_imports(pe: &PE<'_>, bytes: &[u8]) -> Vec<String> {
+    let Some(oh) = pe.header.optional_header else {
+        return Vec::new();
+    };
+    let Some(dir) = oh.data_directories.get_delay_import_descriptor() else {
+        return Vec::new();
+    };
+    let align = oh.windows_fields.file_alignment;
+    let opts = ParseOptions::default();
+    let offset =
+        |rva: u32| goblin::pe::utils::find_offset(rva as usize, &pe.sections, align, &opts);
+    let Some(start) = offset(dir.virtual_address) else {
+        return Vec::new();
+    };
+    let mut names = Vec::new();
+    // A hostile directory size cannot make this loop longer than the file.
+    for i in 0..(dir.size as usize / 32).min(bytes.len() / 32) {
+        let at = start + i * 32;
+        let Some(name_rva) = le32(bytes, at + 4) else {
+            break;
+        };
+        if name_rva == 0 {
+            break;
         }
-        for dll in [
-            "libgcc_s_seh-1.dll",
-            "libwinpthread-1.dll",
-            "libstdc++-6.dll",
-            "vcruntime140.dll",
-            "vcruntime140_1.dll",
-            "msvcp140.dll",
-        ] {
-            assert!(!is_system_dll(dll), "{dll}");
-        }
+        let Some(name) = offset(name_rva)
+            .and_then(|o| bytes.get(o..))
+            .and_then(|b| b.split(|&c| c == 0).next())
+            .filter(|n| !n.is_empty() && n.len() < 256)
+        else {
+            continue;
+        };
+        names.push(String::from_utf8_lossy(name).into_owned());
     }
+    names
 }

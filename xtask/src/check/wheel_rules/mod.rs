@@ -1,8 +1,11 @@
-//! Rules 2 and 3: the wheel's name, metadata files, RECORD and payload, then (rule 4) its one
-//! binary against every platform tag the file name promises. One file per job: `wheel_file`
-//! (WHEEL), `metadata` (METADATA), `record` (RECORD), `payload` (the binary and its place).
+//! Rules 2 and 3: the wheel's name, metadata files, RECORD and payload, then (rule 4) every
+//! native file against every platform tag the file name promises. One file per job:
+//! `wheel_file` (WHEEL), `metadata` (METADATA), `record` (RECORD), `payload` (this project's
+//! layout), `natives` (native code, wherever it is). Members are streamed once each; only
+//! metadata and native code is ever whole in memory, one native file at a time.
 
 mod metadata;
+mod natives;
 mod payload;
 mod record;
 mod wheel_file;
@@ -11,9 +14,14 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::binary::BinaryFacts;
 use super::finding::{finding, finding_at, Finding, Kind};
-use super::zip_rules::{self, Archive, ReadError};
+use super::zip_rules::{self, Archive, ReadError, Scanned};
 use super::Payload;
-use crate::wheel::{FilenameError, WheelFilename};
+use crate::wheel::{FilenameError, RecordHash, WheelFilename};
+
+/// Inflated bytes one wheel may declare in all: past it the members are not inflated at all.
+pub const DECOMPRESSION_BUDGET: u64 = 4 << 30;
+/// Metadata files kept whole for the metadata rules; larger ones are only hashed.
+const MAX_METADATA_FILE: u64 = 16 << 20;
 
 /// What the caller gets besides findings: the binaries found and how they measured up.
 #[derive(Debug, Default)]
@@ -30,7 +38,7 @@ pub fn check(file_name: &str, bytes: &[u8], payload: &Payload) -> (Vec<Finding>,
             out.push(finding(
                 Kind::WheelPlatformUnknown,
                 e.to_string(),
-                "manylinux_2_17_x86_64, macosx_10_12_x86_64, macosx_11_0_arm64 or win_amd64",
+                "a platform tag the index defines (manylinux, musllinux, macosx, win, ios, android)",
             ));
             None
         }
@@ -51,31 +59,34 @@ pub fn check(file_name: &str, bytes: &[u8], payload: &Payload) -> (Vec<Finding>,
     let Some(archive) = archive else {
         return (out, summary);
     };
-    let contents = read_members(&archive, &mut out);
     let mut index = HashMap::new();
     for (i, e) in archive.entries.iter().enumerate() {
         index.entry(e.name.as_str()).or_insert(i);
     }
-    let wheel = Wheel {
+    let mut wheel = Wheel {
         archive: &archive,
         index,
-        contents: &contents,
+        scans: Vec::new(),
         filename: filename.as_ref(),
         payload,
     };
-    if let Some(dist_info) = wheel.dist_info(&mut out) {
-        wheel.wheel_file(&dist_info, &mut out);
-        wheel.metadata(&dist_info, &mut out);
-        wheel.record(&dist_info, &mut out);
-        if wheel.is_platform() {
+    let dist_info = wheel.dist_info(&mut out);
+    wheel.scans = wheel.scan_members(dist_info.as_deref(), &mut out, &mut summary);
+    if let Some(dist_info) = &dist_info {
+        wheel.wheel_file(dist_info, &mut out);
+        wheel.metadata(dist_info, &mut out);
+        wheel.record(dist_info, &mut out);
+        if wheel.is_ours() && wheel.is_platform() {
             let (present, content) = (
                 |n: &str| wheel.index.contains_key(n),
                 |n: &str| wheel.content(n),
             );
-            super::sbom::check(&dist_info, payload, present, content, &mut out);
+            super::sbom::check(dist_info, payload, present, content, &mut out);
         }
     }
-    wheel.payload(&mut out, &mut summary);
+    if wheel.is_ours() {
+        wheel.payload(&mut out);
+    }
     (out, summary)
 }
 
@@ -85,46 +96,105 @@ fn pypi_refusals(filename: &WheelFilename, out: &mut Vec<Finding>) {
         out.push(finding(
             Kind::WheelPlatformRefused,
             why,
-            "a tag PyPI accepts (manylinux_*, macosx_X_Y with Y=0 for X>=11, win_*)",
+            "a tag PyPI accepts (manylinux_*, musllinux_*, macosx_X_Y with Y=0 for X>=11, win*)",
         ));
     }
 }
 
-/// Inflates every member once; a member that fails is reported and left out.
-fn read_members(archive: &Archive<'_>, out: &mut Vec<Finding>) -> Vec<Option<Vec<u8>>> {
-    archive
-        .entries
-        .iter()
-        .map(|e| match archive.read(e) {
-            // Encrypted or exotic members were reported as zip-unsupported already.
-            Err(ReadError::Encrypted | ReadError::Method(_)) => None,
-            Ok(c) => Some(c),
-            Err(err) => {
-                out.push(finding_at(
-                    &e.name,
-                    Kind::ZipCorruptData,
-                    format!("member cannot be read: {err}"),
-                    "a member that inflates to its declared size and CRC-32",
-                ));
-                None
-            }
-        })
-        .collect()
+impl Wheel<'_, '_> {
+    /// Streams every member once: hashes for RECORD, metadata kept, native code checked as it
+    /// goes. Over the budget, only the metadata is inflated.
+    fn scan_members(
+        &self,
+        dist_info: Option<&str>,
+        out: &mut Vec<Finding>,
+        summary: &mut WheelSummary,
+    ) -> Vec<Option<Scanned>> {
+        let declared: u64 = self
+            .archive
+            .entries
+            .iter()
+            .map(|e| e.size)
+            .fold(0, u64::saturating_add);
+        let over = declared > DECOMPRESSION_BUDGET;
+        if over {
+            out.push(finding(
+                Kind::ZipTooLarge,
+                format!("members declare {declared} bytes uncompressed, over the budget of {DECOMPRESSION_BUDGET}: their content is not checked"),
+                "a wheel whose members inflate to less than the budget",
+            ));
+        }
+        let natives = natives::Natives::new(self);
+        self.archive
+            .entries
+            .iter()
+            .map(|e| {
+                let metadata =
+                    dist_info.is_some_and(|d| e.name.starts_with(d)) && e.size <= MAX_METADATA_FILE;
+                if e.is_dir() || (over && !metadata) {
+                    return None;
+                }
+                let sidecar = natives.is_sidecar(&e.name);
+                let keep = |head: &[u8]| metadata || sidecar || super::binary::is_native(head);
+                match self.archive.scan(e, keep) {
+                    // Encrypted or exotic members were reported as zip-unsupported already.
+                    Err(ReadError::Encrypted | ReadError::Method(_)) => None,
+                    Ok(mut scanned) => {
+                        if !metadata {
+                            if let Some(content) = &scanned.content {
+                                natives.check(&e.name, content, out, summary);
+                            }
+                            // Only the sidecar's bytes stay: the SBOM rule reads its dependency list.
+                            if !sidecar {
+                                scanned.content = None;
+                            }
+                        }
+                        Some(scanned)
+                    }
+                    Err(err) => {
+                        out.push(finding_at(
+                            &e.name,
+                            Kind::ZipCorruptData,
+                            format!("member cannot be read: {err}"),
+                            "a member that inflates to its declared size and CRC-32",
+                        ));
+                        None
+                    }
+                }
+            })
+            .collect()
+    }
 }
 
 struct Wheel<'w, 'a> {
     archive: &'w Archive<'a>,
     /// Member name → first entry with it (lookups stay linear on a hostile RECORD).
     index: HashMap<&'w str, usize>,
-    contents: &'w [Option<Vec<u8>>],
+    /// What streaming each member measured (`None`: not read).
+    scans: Vec<Option<Scanned>>,
     filename: Option<&'w WheelFilename>,
     payload: &'w Payload,
 }
 
 impl Wheel<'_, '_> {
     fn content(&self, name: &str) -> Option<&[u8]> {
+        self.scanned(name)?.content.as_deref()
+    }
+
+    fn scanned(&self, name: &str) -> Option<&Scanned> {
         let i = *self.index.get(name)?;
-        self.contents.get(i)?.as_deref()
+        self.scans.get(i)?.as_ref()
+    }
+
+    /// A wheel of the configured distribution: this project's layout rules apply to it.
+    fn is_ours(&self) -> bool {
+        self.filename
+            .is_some_and(|f| f.name == self.payload.distribution)
+    }
+
+    /// The hash and size RECORD must list for a member that was read.
+    fn measured(&self, i: usize) -> Option<(RecordHash, u64)> {
+        self.scans.get(i)?.as_ref().map(|s| (s.hash, s.size))
     }
 
     fn is_platform(&self) -> bool {

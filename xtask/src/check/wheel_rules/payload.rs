@@ -1,36 +1,31 @@
-//! Rule 3: exactly one executable regular file under `<package>/<native-dir>/`, named for the
-//! platform; then rule 4 on its bytes against every tag the file name promises.
+//! Rule 3, for wheels of the configured distribution: exactly one executable regular file under
+//! `<package>/<native-dir>/`, named for the platform (`natives` checks its bytes).
 
-use std::collections::BTreeSet;
-
-use super::super::binary;
 use super::super::finding::{finding, finding_at, Finding, Kind};
 use super::super::zip_rules::{Entry, S_IFREG};
 use super::super::Payload;
-use super::{Wheel, WheelSummary};
-use crate::wheel::BinaryExpectation;
+use super::Wheel;
 
 impl Wheel<'_, '_> {
-    /// Rule 3, then rule 4 on the binary it finds.
-    pub(super) fn payload(&self, out: &mut Vec<Finding>, summary: &mut WheelSummary) {
+    pub(super) fn payload(&self, out: &mut Vec<Finding>) {
         let Payload {
             python_package,
             native_dir,
             binary: binary_name,
+            ..
         } = self.payload;
         let native_dir = native_dir.as_str();
-        let natives: Vec<(usize, &Entry)> = self
+        let natives: Vec<&Entry> = self
             .archive
             .entries
             .iter()
-            .enumerate()
-            .filter(|(_, e)| !e.is_dir() && e.name.split('/').nth(1) == Some(native_dir))
+            .filter(|e| !e.is_dir() && e.name.split('/').nth(1) == Some(native_dir))
             .collect();
         let Some(filename) = self.filename else {
             return;
         };
         if filename.is_pure() {
-            for (_, e) in &natives {
+            for e in &natives {
                 out.push(finding_at(
                     &e.name,
                     Kind::PayloadExtraFile,
@@ -40,16 +35,14 @@ impl Wheel<'_, '_> {
             }
             return;
         }
-        let mut expectations: Vec<BinaryExpectation> = Vec::new();
-        for e in filename.platforms().iter().map(|t| t.expectation()) {
-            if !expectations.contains(&e) {
-                expectations.push(e);
-            }
-        }
-        let suffix = expectations.first().map(|e| e.exe_suffix).unwrap_or("");
+        let suffix = filename
+            .platforms()
+            .first()
+            .map(|t| t.expectation().exe_suffix)
+            .unwrap_or("");
         let want_dir = format!("{python_package}/{native_dir}/");
         let want_name = format!("{binary_name}{suffix}");
-        let Some(&(index, entry)) = natives.first() else {
+        let Some(&entry) = natives.first() else {
             out.push(finding(
                 Kind::PayloadMissingBinary,
                 format!("no file under <package>/{native_dir}/"),
@@ -57,7 +50,7 @@ impl Wheel<'_, '_> {
             ));
             return;
         };
-        for (_, extra) in &natives[1..] {
+        for extra in &natives[1..] {
             out.push(finding_at(
                 &extra.name,
                 Kind::PayloadExtraFile,
@@ -85,25 +78,6 @@ impl Wheel<'_, '_> {
                 format!("binary is named {base}"),
                 format!("{want_name} for this platform (the config's binary)"),
             ));
-        }
-        let Some(bytes) = self.contents.get(index).and_then(|c| c.as_deref()) else {
-            return;
-        };
-        let mut seen = BTreeSet::new();
-        for exp in &expectations {
-            let (findings, facts) = binary::check(bytes, exp);
-            for f in findings {
-                // Alias tags (manylinux_2_17 + manylinux2014) expect the same facts: report once.
-                if seen.insert((f.kind, f.message.clone())) {
-                    out.push(f.member(&entry.name));
-                }
-            }
-            if let Some(mut facts) = facts {
-                facts.member = Some(entry.name.clone());
-                if !summary.binaries.iter().any(|b| b.member == facts.member) {
-                    summary.binaries.push(facts);
-                }
-            }
         }
     }
 

@@ -49,9 +49,9 @@ impl Wheel<'_, '_> {
             if unlisted_ok.contains(&entry.name) {
                 continue;
             }
-            let detail = self.contents[i]
-                .as_deref()
-                .map(|c| format!("{},{}", RecordHash::of(c), c.len()))
+            let detail = self
+                .measured(i)
+                .map(|(hash, size)| format!("{hash},{size}"))
                 .unwrap_or_default();
             out.push(finding_at(
                 &entry.name,
@@ -87,10 +87,10 @@ impl Wheel<'_, '_> {
             if self.archive.entries[i].is_dir() {
                 continue;
             }
-            let Some(content) = self.contents[i].as_deref() else {
+            let Some(measured) = self.measured(i) else {
                 continue;
             };
-            record_row(path, row, content, out);
+            record_row(path, row, measured, out);
         }
     }
 }
@@ -99,10 +99,9 @@ impl Wheel<'_, '_> {
 fn record_row(
     path: &str,
     row: &Result<RecordEntry, RowError>,
-    content: &[u8],
+    (expected, len): (RecordHash, u64),
     out: &mut Vec<Finding>,
 ) {
-    let expected = RecordHash::of(content);
     let row = match row {
         Ok(row) => row,
         Err(e @ RowError::Hash(_)) => {
@@ -115,7 +114,7 @@ fn record_row(
             return;
         }
         Err(e) => {
-            let fix = content.len().to_string();
+            let fix = len.to_string();
             out.push(finding_at(path, Kind::RecordMalformed, e.to_string(), fix));
             return;
         }
@@ -136,18 +135,18 @@ fn record_row(
         )),
     }
     match row.size {
-        Some(n) if n == content.len() as u64 => {}
+        Some(n) if n == len => {}
         Some(n) => out.push(finding_at(
             path,
             Kind::RecordSizeMismatch,
-            format!("RECORD says {n} bytes, the member has {}", content.len()),
-            content.len().to_string(),
+            format!("RECORD says {n} bytes, the member has {len}"),
+            len.to_string(),
         )),
         None => out.push(finding_at(
             path,
             Kind::RecordMalformed,
             "no size",
-            content.len().to_string(),
+            len.to_string(),
         )),
     }
 }

@@ -16,7 +16,7 @@ use std::ops::Range;
 use super::finding::Finding;
 use crate::util::{le16, le32, le64};
 
-pub use member::ReadError;
+pub use member::{ReadError, Scanned};
 pub use names::unsafe_path;
 
 const SIG_LOCAL: u32 = 0x0403_4b50;
