@@ -65,7 +65,8 @@ impl Signer {
         eprintln!(
             "==> sign: Authenticode with {} ({})",
             signer.describe(),
-            version.lines().next().unwrap_or("osslsigncode")
+            // "osslsigncode 2.9, using:" then the OpenSSL lines.
+            version.split([',', '\n']).next().unwrap_or("osslsigncode")
         );
         Ok(Some(signer))
     }
