@@ -11,6 +11,8 @@ set -euo pipefail
 apt_packages=(mingw-w64 wine64 gh patchelf gcc libc6-dev)
 # npm: installs Node 22 and the MCP conformance suite into target/ (any Node that brings npm will do).
 command -v npm >/dev/null || apt_packages+=(npm)
+# osslsigncode + openssl: Authenticode signing in dist and the throwaway certificates of its tests.
+apt_packages+=(osslsigncode openssl)
 rust_components=(rustfmt clippy)
 rust_targets=(x86_64-unknown-linux-gnu x86_64-apple-darwin aarch64-apple-darwin x86_64-pc-windows-gnu)
 

@@ -1,5 +1,6 @@
 //! `SHA256SUMS` (what `sha256sum -c` reads) and `dist-manifest.json` (what machines read):
-//! version, commit and one entry per artifact, merged with what an earlier run left in `dist/`.
+//! version, commit, one entry per artifact and the `build` record of what determined their
+//! bytes, merged with what an earlier run left in `dist/`.
 
 use std::fs;
 use std::path::Path;
@@ -9,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::artifact::{ArtifactKind, MANIFEST_FILE};
+use crate::target::BuilderKind;
 use crate::wheel::Version;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,6 +18,87 @@ pub struct Manifest {
     pub version: Version,
     pub commit: Option<String>,
     pub artifacts: Vec<ManifestEntry>,
+    /// None in manifests written before the record existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<BuildRecord>,
+}
+
+/// What determines the bytes of the files, so another machine can rebuild them the same way:
+/// the tool versions (as each tool prints them), the timestamp, and the target set of every
+/// cargo invocation (cargo unifies features across the targets of one invocation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildRecord {
+    /// `rustc -V`.
+    pub rustc: String,
+    /// `zig version`, when a zig invocation ran.
+    pub zig: Option<String>,
+    /// `cargo-zigbuild --version`, when a zig invocation ran.
+    pub cargo_zigbuild: Option<String>,
+    /// `cargo-auditable --version`, when the dependency list was embedded.
+    pub cargo_auditable: Option<String>,
+    /// `maturin --version`, when the sdist was built.
+    pub maturin: Option<String>,
+    pub source_date_epoch: i64,
+    pub invocations: Vec<Invocation>,
+}
+
+/// One cargo invocation: its builder and the release triples it built together (the
+/// `--target` arguments of `cargo xtask dist` that reproduce it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invocation {
+    pub builder: BuilderKind,
+    pub targets: Vec<String>,
+}
+
+impl BuildRecord {
+    /// The record of two runs taken together (matrix parts, or a `--target` run over an
+    /// earlier one): every tool both name must agree, and so must the timestamp.
+    pub fn combine(self, other: BuildRecord) -> Result<BuildRecord> {
+        fn one(what: &str, a: Option<String>, b: Option<String>) -> Result<Option<String>> {
+            match (a, b) {
+                (Some(a), Some(b)) if a != b => {
+                    anyhow::bail!("the runs used different {what}: {a} and {b}")
+                }
+                (a, b) => Ok(a.or(b)),
+            }
+        }
+        anyhow::ensure!(
+            self.rustc == other.rustc,
+            "the runs used different compilers: {} and {}",
+            self.rustc,
+            other.rustc
+        );
+        anyhow::ensure!(
+            self.source_date_epoch == other.source_date_epoch,
+            "the runs used different SOURCE_DATE_EPOCH: {} and {}",
+            self.source_date_epoch,
+            other.source_date_epoch
+        );
+        let mut invocations = self.invocations;
+        invocations.extend(other.invocations);
+        Ok(BuildRecord {
+            rustc: self.rustc,
+            zig: one("zig", self.zig, other.zig)?,
+            cargo_zigbuild: one("cargo-zigbuild", self.cargo_zigbuild, other.cargo_zigbuild)?,
+            cargo_auditable: one(
+                "cargo-auditable",
+                self.cargo_auditable,
+                other.cargo_auditable,
+            )?,
+            maturin: one("maturin", self.maturin, other.maturin)?,
+            source_date_epoch: self.source_date_epoch,
+            invocations,
+        })
+    }
+
+    /// Only the invocations' targets that `keep` accepts; invocations left empty are dropped.
+    fn retain_targets(mut self, keep: impl Fn(&str) -> bool) -> BuildRecord {
+        for i in &mut self.invocations {
+            i.targets.retain(|t| keep(t));
+        }
+        self.invocations.retain(|i| !i.targets.is_empty());
+        self
+    }
 }
 
 /// One distribution of the manifest: what it is, its bytes' identity, and how it was built.
@@ -133,20 +216,22 @@ pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>> {
 }
 
 /// The new manifest: this run's artifacts, plus earlier ones of the same version that were not
-/// rebuilt (another `--target` run) and whose file in `dir` still has the recorded hash.
+/// rebuilt (another `--target` run) and whose file in `dir` still has the recorded hash. The
+/// build record keeps the earlier invocations of the kept wheels when their tools and timestamp
+/// agree with this run's; otherwise it describes this run only.
 pub fn merge(
     previous: Option<Manifest>,
     version: &Version,
     commit: Option<String>,
     fresh: Vec<ManifestEntry>,
+    build: Option<BuildRecord>,
     dir: &Path,
 ) -> Manifest {
+    let previous = previous.filter(|m| m.version == *version);
+    let old_build = previous.as_ref().and_then(|m| m.build.clone());
     let mut artifacts = fresh;
-    for old in previous
-        .filter(|m| m.version == *version)
-        .map(|m| m.artifacts)
-        .unwrap_or_default()
-    {
+    let fresh_count = artifacts.len();
+    for old in previous.map(|m| m.artifacts).unwrap_or_default() {
         let superseded = artifacts
             .iter()
             .any(|a| a.kind == old.kind || (a.target.is_some() && a.target == old.target));
@@ -160,12 +245,49 @@ pub fn merge(
             artifacts.push(old);
         }
     }
+    let kept: Vec<String> = artifacts[fresh_count..]
+        .iter()
+        .filter_map(|a| a.target.clone())
+        .collect();
+    let build = match (build, old_build) {
+        (Some(new), Some(old)) => {
+            let old = old.retain_targets(|t| kept.iter().any(|k| k == t));
+            Some(new.clone().combine(old).unwrap_or(new))
+        }
+        (new, _) => new,
+    };
     artifacts.sort_by_key(ManifestEntry::file);
     Manifest {
         version: version.clone(),
         commit,
         artifacts,
+        build,
     }
+}
+
+/// The build records of the matrix parts `dist --assemble` reads (`PARTS/*/` and `PARTS/`),
+/// combined; None when a part has none.
+pub fn parts_build_record(parts: &Path) -> Result<Option<BuildRecord>> {
+    let subdirs = fs::read_dir(parts).with_context(|| format!("listing {}", parts.display()))?;
+    let mut dirs: Vec<_> = subdirs.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    dirs.push(parts.to_path_buf());
+    dirs.sort();
+    let mut combined: Option<BuildRecord> = None;
+    for dir in dirs {
+        let Some(manifest) = read_manifest(&dir)? else {
+            continue;
+        };
+        let Some(build) = manifest.build else {
+            return Ok(None);
+        };
+        combined = Some(match combined {
+            Some(c) => c
+                .combine(build)
+                .with_context(|| format!("combining the build record of {}", dir.display()))?,
+            None => build,
+        });
+    }
+    Ok(combined)
 }
 
 pub fn manifest_json(manifest: &Manifest) -> Result<String> {
@@ -222,12 +344,20 @@ mod tests {
                 entry(&wheel("linux_old"), Some("linux"), b"old"),
                 entry(&wheel("gone"), Some("arm"), b"gone"),
             ],
+            build: None,
         };
         let fresh = vec![entry(&wheel("linux"), Some("linux"), b"new")];
-        let merged = merge(Some(previous.clone()), &v("1.0"), None, fresh.clone(), &dir);
+        let merged = merge(
+            Some(previous.clone()),
+            &v("1.0"),
+            None,
+            fresh.clone(),
+            None,
+            &dir,
+        );
         let files: Vec<String> = merged.artifacts.iter().map(ManifestEntry::file).collect();
         assert_eq!(files, [wheel("linux"), wheel("mac")]);
-        let other_version = merge(Some(previous), &v("2.0"), None, fresh, &dir);
+        let other_version = merge(Some(previous), &v("2.0"), None, fresh, None, &dir);
         assert_eq!(other_version.artifacts.len(), 1);
     }
 
@@ -237,6 +367,7 @@ mod tests {
             version: v("1"),
             commit: Some("abc".into()),
             artifacts: vec![entry("a-1-py3-none-win_amd64.whl", Some("t"), b"x")],
+            build: Some(record(&[(BuilderKind::Zig, &["t"])])),
         };
         let json = manifest_json(&m).unwrap();
         assert!(json.contains("\"tag\": \"win_amd64\""), "{json}");
@@ -244,6 +375,92 @@ mod tests {
         assert_eq!(back, m);
         let wrong = json.replace("\"kind\": \"wheel\"", "\"kind\": \"sdist\"");
         assert!(serde_json::from_str::<Manifest>(&wrong).is_err());
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["build"]["invocations"][0]["builder"], "zig");
+        assert_eq!(value["build"]["source_date_epoch"], 1_700_000_000);
+        let old = json.split("\"build\"").next().unwrap().trim_end();
+        let old = format!("{}\n}}", old.trim_end_matches(','));
+        assert_eq!(serde_json::from_str::<Manifest>(&old).unwrap().build, None);
+    }
+
+    #[test]
+    fn a_target_run_keeps_the_invocations_of_the_wheels_it_kept() {
+        let dir = std::env::temp_dir().join(format!("xtask-merge-build-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join(wheel("mac")), b"mac").unwrap();
+        let previous = Manifest {
+            version: v("1.0"),
+            commit: None,
+            artifacts: vec![
+                entry(&wheel("mac"), Some("mac"), b"mac"),
+                entry(&wheel("linux"), Some("linux"), b"old"),
+            ],
+            build: Some(record(&[(BuilderKind::Zig, &["linux", "mac"])])),
+        };
+        let fresh = vec![entry(&wheel("linux"), Some("linux"), b"new")];
+        let new = record(&[(BuilderKind::Zig, &["linux"])]);
+        let merged = merge(
+            Some(previous.clone()),
+            &v("1.0"),
+            None,
+            fresh.clone(),
+            Some(new.clone()),
+            &dir,
+        );
+        let build = merged.build.unwrap();
+        assert_eq!(build.invocations.len(), 2);
+        let sets: Vec<&[String]> = build.invocations.iter().map(|i| &i.targets[..]).collect();
+        assert_eq!(sets, [["linux".to_string()], ["mac".to_string()]]);
+        // Another compiler: the earlier invocations no longer describe how to rebuild.
+        let newer = BuildRecord {
+            rustc: "rustc 9.9.9".into(),
+            ..new
+        };
+        let merged = merge(Some(previous), &v("1.0"), None, fresh, Some(newer), &dir);
+        assert_eq!(merged.build.unwrap().invocations.len(), 1);
+    }
+
+    #[test]
+    fn combining_refuses_runs_that_disagree() {
+        let a = record(&[(BuilderKind::Zig, &["linux"])]);
+        let native = BuildRecord {
+            zig: None,
+            cargo_zigbuild: None,
+            ..record(&[(BuilderKind::Native, &["win"])])
+        };
+        let both = a.clone().combine(native).unwrap();
+        assert_eq!(both.zig.as_deref(), Some("0.15.2"));
+        assert_eq!(both.invocations.len(), 2);
+        let later = BuildRecord {
+            source_date_epoch: 1,
+            ..a.clone()
+        };
+        assert!(a.clone().combine(later).is_err());
+        let other_zig = BuildRecord {
+            zig: Some("0.14.0".into()),
+            ..a.clone()
+        };
+        let err = a.combine(other_zig).unwrap_err().to_string();
+        assert!(err.contains("zig"), "{err}");
+    }
+
+    fn record(invocations: &[(BuilderKind, &[&str])]) -> BuildRecord {
+        BuildRecord {
+            rustc: "rustc 1.95.0 (000000000 2026-01-01)".into(),
+            zig: Some("0.15.2".into()),
+            cargo_zigbuild: Some("cargo-zigbuild 0.24.0".into()),
+            cargo_auditable: None,
+            maturin: None,
+            source_date_epoch: 1_700_000_000,
+            invocations: invocations
+                .iter()
+                .map(|(builder, targets)| Invocation {
+                    builder: *builder,
+                    targets: targets.iter().map(|t| t.to_string()).collect(),
+                })
+                .collect(),
+        }
     }
 
     fn wheel(name: &str) -> String {

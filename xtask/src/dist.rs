@@ -38,10 +38,15 @@ impl flags::Dist {
             for a in &fresh {
                 eprintln!("    {} ({})", a.kind, a.target.as_deref().unwrap_or("?"));
             }
+            let mut build = checksums::parts_build_record(&parts)?;
             if !self.no_sdist {
                 fresh.push(sdist_artifact(sh, cfg, &out)?);
+                build = build.map(|b| checksums::BuildRecord {
+                    maturin: Some(toolchain::maturin_version()),
+                    ..b
+                });
             }
-            return finish(sh, cfg, fresh, &[], &out, started, self.json);
+            return finish(sh, cfg, fresh, build, &[], &out, started, self.json);
         }
         let host = Host::detect(sh)?;
         let targets = target::plan(cfg, &host, &self.targets, self.builder)?;
@@ -51,10 +56,12 @@ impl flags::Dist {
         prepare_out(&out)?;
         report::announce(cfg, &host, &targets, &out);
 
-        let tools = bootstrap(sh, &targets)?;
+        let tools = bootstrap(sh, cfg, &targets)?;
+        let signer = crate::sign::Signer::from_env(sh)?;
         let mut progress = build::Progress::for_stderr(self.json);
         let built = build::build_all(sh, cfg, &targets, &tools, &mut progress)?;
         let epoch = source_date_epoch(sh, cfg)?;
+        let record = build::record(sh, &targets, &tools, epoch, !self.no_sdist)?;
         let inputs = PackInputs::load(cfg, &targets, epoch)?;
         eprintln!(
             "==> pack: {} wheel(s), timestamps from {epoch}",
@@ -64,6 +71,7 @@ impl flags::Dist {
         let mut fresh = Vec::new();
         for (t, b) in targets.iter().zip(built) {
             interrupt::check()?;
+            let b = crate::sign::apply(sh, signer.as_ref(), t, b, epoch)?;
             let outcome = pack_one(&inputs, t, b, &out)?;
             fresh.push(outcome.entry.clone());
             outcomes.push(outcome);
@@ -72,7 +80,16 @@ impl flags::Dist {
             interrupt::check()?;
             fresh.push(sdist_artifact(sh, cfg, &out)?);
         }
-        finish(sh, cfg, fresh, &outcomes, &out, started, self.json)
+        finish(
+            sh,
+            cfg,
+            fresh,
+            Some(record),
+            &outcomes,
+            &out,
+            started,
+            self.json,
+        )
     }
 }
 
@@ -91,17 +108,19 @@ fn prepare_out(out: &Path) -> Result<()> {
 }
 
 /// Checksums and manifest over this run's artifacts (and earlier intact ones), check, summary.
+#[allow(clippy::too_many_arguments)]
 fn finish(
     sh: &Shell,
     cfg: &Config,
     fresh: Vec<ManifestEntry>,
+    build: Option<checksums::BuildRecord>,
     outcomes: &[TargetOutcome],
     out: &Path,
     started: Instant,
     json: bool,
 ) -> Result<()> {
     interrupt::check()?;
-    let manifest = write_checksums(sh, cfg, fresh, out)?;
+    let manifest = write_checksums(sh, cfg, fresh, build, out)?;
     let paths: Vec<PathBuf> = manifest
         .artifacts
         .iter()
@@ -129,7 +148,7 @@ fn sdist_artifact(sh: &Shell, cfg: &Config, out: &Path) -> Result<ManifestEntry>
 }
 
 /// Installs what the plan's builders need, saying what each step does.
-fn bootstrap(sh: &Shell, targets: &[Target]) -> Result<Tools> {
+fn bootstrap(sh: &Shell, cfg: &Config, targets: &[Target]) -> Result<Tools> {
     let needs = |kind| targets.iter().any(|t| t.builder == kind);
     let local: Vec<&str> = targets
         .iter()
@@ -149,6 +168,11 @@ fn bootstrap(sh: &Shell, targets: &[Target]) -> Result<Tools> {
             Some(toolchain::ensure_cross(sh)?)
         } else {
             None
+        },
+        auditable: if local.is_empty() {
+            None
+        } else {
+            Some(build::Auditable::ensure(sh, cfg)?)
         },
     })
 }
@@ -213,6 +237,7 @@ fn write_checksums(
     sh: &Shell,
     cfg: &Config,
     fresh: Vec<ManifestEntry>,
+    build: Option<checksums::BuildRecord>,
     out: &Path,
 ) -> Result<checksums::Manifest> {
     let previous = checksums::read_manifest(out).unwrap_or_else(|e| {
@@ -220,7 +245,7 @@ fn write_checksums(
         None
     });
     let commit = git_commit(sh, cfg);
-    let manifest = checksums::merge(previous, &cfg.version, commit, fresh, out);
+    let manifest = checksums::merge(previous, &cfg.version, commit, fresh, build, out);
     let sums = checksums::sha256sums(&manifest.artifacts);
     write_if_changed(&out.join(SUMS_FILE), sums.as_bytes())?;
     let json = checksums::manifest_json(&manifest)?;

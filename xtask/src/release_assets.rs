@@ -264,6 +264,7 @@ pub mod fixture {
             version: v(version),
             commit: commit.map(String::from),
             artifacts,
+            build: None,
         };
         let json = checksums::manifest_json(&manifest).unwrap();
         std::fs::write(dir.join(super::MANIFEST), json).unwrap();

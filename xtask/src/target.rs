@@ -13,7 +13,9 @@ use crate::flags::Builder;
 use crate::wheel::{Arch, BinaryExpectation, Os, PlatformTag, Version2, WheelFilename};
 
 /// The builder a target actually uses (`auto` resolved).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum BuilderKind {
     /// `cargo zigbuild`: zig links every target, with a glibc floor for Linux.

@@ -1,9 +1,10 @@
 //! Bootstraps what `dist` builds with: rustup targets, zig (PyPI `ziglang`) and cargo-zigbuild
-//! (into `target/venvs/zig` unless both are on PATH), maturin for the sdist, and the checks
-//! `--builder cross` needs. Every step says what it does.
+//! (into `target/venvs/zig` unless both are on PATH), cargo-auditable (crates.io, into
+//! `target/tools/`), maturin for the sdist, and the checks `--builder cross` needs. Every step
+//! says what it does.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use xshell::{cmd, Shell};
@@ -16,6 +17,26 @@ const ZIGLANG: &str = "ziglang==0.17.1";
 const CARGO_ZIGBUILD: &str = "cargo-zigbuild==0.24.0";
 /// Pinned inside pyproject's `maturin>=1.5,<2` so two sdists of one commit are byte-identical.
 const MATURIN: &str = "maturin==1.16.0";
+/// Embeds the dependency list (`.dep-v0`) in every binary; pinned, its format is in the bytes.
+pub const CARGO_AUDITABLE: CargoTool = CargoTool {
+    krate: "cargo-auditable",
+    version: "0.7.4",
+    bin: "cargo-auditable",
+};
+/// Reads that list back (tests).
+pub const RUST_AUDIT_INFO: CargoTool = CargoTool {
+    krate: "rust-audit-info",
+    version: "0.5.4",
+    bin: "rust-audit-info",
+};
+
+/// A binary crate from crates.io, installed once per version under `target/tools/`.
+#[derive(Debug, Clone, Copy)]
+pub struct CargoTool {
+    pub krate: &'static str,
+    pub version: &'static str,
+    pub bin: &'static str,
+}
 
 /// zig and cargo-zigbuild, wherever they came from.
 #[derive(Debug, Clone)]
@@ -23,6 +44,9 @@ pub struct ZigTools {
     pub cargo_zigbuild: PathBuf,
     /// The venv Python whose `-m ziglang` is zig (None: zig is on PATH).
     pub ziglang_python: Option<PathBuf>,
+    /// `zig version` and `cargo-zigbuild --version`, for the manifest's build record.
+    pub zig_version: String,
+    pub cargo_zigbuild_version: String,
 }
 
 impl ZigTools {
@@ -42,11 +66,14 @@ impl ZigTools {
 /// zig + cargo-zigbuild: from PATH when both are there, else installed (once) into target/.
 pub fn ensure_zig(sh: &Shell) -> Result<ZigTools> {
     if let (Some(zig), Some(czb)) = (which("zig"), which("cargo-zigbuild")) {
-        let version = cmd!(sh, "{zig} version").quiet().read().unwrap_or_default();
-        eprintln!("==> zig {version} and {} from PATH", czb.display());
+        let zig_version = version_of(cmd!(sh, "{zig} version"))?;
+        let cargo_zigbuild_version = version_of(cmd!(sh, "{czb} --version"))?;
+        eprintln!("==> zig {zig_version} and {} from PATH", czb.display());
         return Ok(ZigTools {
             cargo_zigbuild: czb,
             ziglang_python: None,
+            zig_version,
+            cargo_zigbuild_version,
         });
     }
     let venv = tools_venv(sh, "zig")?;
@@ -75,9 +102,63 @@ pub fn ensure_zig(sh: &Shell) -> Result<ZigTools> {
         venv.pip_install(sh, &[ZIGLANG, CARGO_ZIGBUILD])?;
     }
     Ok(ZigTools {
+        zig_version: version_of(cmd!(sh, "{python} -m ziglang version"))?,
+        cargo_zigbuild_version: version_of(cmd!(sh, "{czb} --version"))?,
         cargo_zigbuild: czb,
         ziglang_python: Some(python),
     })
+}
+
+/// `rustc -V` of the toolchain cargo builds with (rustup's override for this checkout).
+pub fn rustc_version(sh: &Shell) -> Result<String> {
+    version_of(cmd!(sh, "rustc -V"))
+}
+
+/// The maturin the sdist is built with, as `maturin --version` prints it.
+pub fn maturin_version() -> String {
+    format!("maturin {}", MATURIN.trim_start_matches("maturin=="))
+}
+
+/// A tool's one-line version output, trimmed.
+fn version_of(c: xshell::Cmd<'_>) -> Result<String> {
+    let line = c.to_string();
+    let out = c
+        .quiet()
+        .read()
+        .with_context(|| format!("asking for a version: {line}"))?;
+    Ok(out.trim().to_string())
+}
+
+/// `target/tools/<crate>-<version>/bin/<bin>`, installed with `cargo install --locked` if absent.
+pub fn ensure_cargo_tool(sh: &Shell, target_dir: &Path, tool: CargoTool) -> Result<PathBuf> {
+    let CargoTool {
+        krate,
+        version,
+        bin,
+    } = tool;
+    let root = target_dir.join(format!("tools/{krate}-{version}"));
+    let path = root
+        .join("bin")
+        .join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+    if path.is_file() {
+        return Ok(path);
+    }
+    eprintln!(
+        "==> tools: cargo install --locked {krate}@{version} into {}",
+        root.display()
+    );
+    cmd!(
+        sh,
+        "cargo install --locked --quiet --root {root} {krate} --version ={version}"
+    )
+    .run()
+    .with_context(|| format!("installing {krate} {version} from crates.io"))?;
+    anyhow::ensure!(
+        path.is_file(),
+        "cargo install {krate} left no {}",
+        path.display()
+    );
+    Ok(path)
 }
 
 /// maturin (for `maturin sdist`) from `target/venvs/maturin`.

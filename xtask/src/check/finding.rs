@@ -135,6 +135,10 @@ kinds! {
     PeSubsystem => "pe-subsystem", Binary, Error, "a PE subsystem other than the console (CUI)";
     PeImportNotSystem => "pe-import-not-system", Binary, Error, "an imported (or delay-loaded) DLL neither part of Windows nor bundled";
     PeNotStripped => "pe-not-stripped", Binary, Warning, "a COFF symbol table or .debug sections";
+    PeSignatureInvalid => "pe-signature-invalid", Binary, Error, "an Authenticode signature that is malformed or whose digest is not the file's image hash";
+    DepListMissing => "dep-list-missing", Binary, Error, "the project's binary carries no cargo-auditable dependency list (.dep-v0)";
+    DepListInvalid => "dep-list-invalid", Binary, Error, "a .dep-v0 section that is not zlib-compressed cargo-auditable JSON";
+    DepListSbomMismatch => "dep-list-sbom-mismatch", Metadata, Error, "the SBOM and the binary's dependency list name different runtime crates";
 
     SdistUnreadable => "sdist-unreadable", Sdist, Error, "not a gzip-compressed tar archive";
     SdistFilename => "sdist-filename", Sdist, Error, "the file name is not NAME-VERSION.tar.gz";

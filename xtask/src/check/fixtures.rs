@@ -145,8 +145,11 @@ pub fn binary(name: &str) -> Vec<u8> {
         return bytes.clone();
     }
     let r = recipe(name);
+    // Every fixture executable carries the dependency list of the fixture SBOM's crates.
+    let deps = super::dep_list::fixture::compress(&super::dep_list::fixture::json(VERSION));
+    let source = super::dep_list::fixture::c_source(r.source, r.target, &deps);
     let mut h = Sha256::new();
-    for part in [r.target, r.source, r.output, &r.flags.join(" ")] {
+    for part in [r.target, &source, r.output, &r.flags.join(" ")] {
         h.update(part.as_bytes());
         h.update([0]);
     }
@@ -158,7 +161,7 @@ pub fn binary(name: &str) -> Vec<u8> {
     let bytes = match std::fs::read(&cached) {
         Ok(b) => b,
         Err(_) => {
-            let b = build(&r, &key);
+            let b = build(&r, &source, &key);
             crate::atomic::write(&cached, &b).expect("caching fixture");
             b
         }
@@ -167,7 +170,7 @@ pub fn binary(name: &str) -> Vec<u8> {
     bytes
 }
 
-fn build(r: &Recipe, key: &str) -> Vec<u8> {
+fn build(r: &Recipe, source: &str, key: &str) -> Vec<u8> {
     let dir = fixture_dir().join(format!("build-{key}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("fixture build dir");
@@ -195,7 +198,7 @@ fn build(r: &Recipe, key: &str) -> Vec<u8> {
     if let Some((file, source, flags)) = r.lib {
         run(source, file, flags);
     }
-    run(r.source, r.output, r.flags);
+    run(source, r.output, r.flags);
     let bytes = std::fs::read(dir.join(r.output)).expect("reading zig output");
     let _ = std::fs::remove_dir_all(&dir);
     bytes

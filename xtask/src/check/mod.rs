@@ -7,7 +7,9 @@
 //! Findings are data (`finding.rs`); `report.rs` prints them. Never depends on `dist`: everything
 //! comes from the bytes, the tag and the `Payload` the caller takes from the config.
 
+pub(crate) mod authenticode;
 mod binary;
+mod dep_list;
 mod finding;
 mod headers;
 mod report;

@@ -1,6 +1,7 @@
 //! The SBOM rule: a platform wheel carries `<dist-info>/sboms/<binary>.cdx.json` (PEP 770), and it
 //! is CycloneDX 1.5 JSON that the `cyclonedx-bom` model reads and validates, naming the Python
-//! package as its subject and every crate by version and package URL.
+//! package as its subject and every crate by version and package URL; and it names exactly the
+//! runtime crates of the binary's own dependency list (`dep_list`).
 
 use cyclonedx_bom::prelude::{Bom, SpecVersion, Validate};
 
@@ -20,28 +21,42 @@ pub fn check<'c>(
         "{dist_info}{}",
         crate::sbom::path_in_dist_info(&payload.binary)
     );
-    if !present(&path) {
+    let bom = if !present(&path) {
         out.push(finding(
             Kind::SbomMissing,
             format!("{path} is missing"),
             "a CycloneDX SBOM of the binary's crates (PEP 770)",
         ));
-        return;
-    }
-    let Some(bytes) = content(&path) else {
-        return;
+        None
+    } else {
+        // An unreadable member was reported already.
+        content(&path).and_then(|bytes| match parse(bytes) {
+            Ok(bom) => Some(bom),
+            Err(why) => {
+                out.push(finding_at(
+                    &path,
+                    Kind::SbomInvalid,
+                    why,
+                    "CycloneDX 1.5 JSON with the Python package as metadata.component and each crate's version and purl",
+                ));
+                None
+            }
+        })
     };
-    if let Err(why) = problems(bytes) {
-        out.push(finding_at(
-            &path,
-            Kind::SbomInvalid,
-            why,
-            "CycloneDX 1.5 JSON with the Python package as metadata.component and each crate's version and purl",
-        ));
+    // The binary at the configured place (the payload rule reports a missing one).
+    let stem = format!(
+        "{}/{}/{}",
+        payload.python_package, payload.native_dir, payload.binary
+    );
+    for member in [stem.clone(), format!("{stem}.exe")] {
+        if let Some(binary) = content(&member) {
+            let sbom = bom.as_ref().map(|b| (path.as_str(), b));
+            super::dep_list::check(&member, binary, sbom, out);
+        }
     }
 }
 
-fn problems(bytes: &[u8]) -> Result<(), String> {
+fn parse(bytes: &[u8]) -> Result<Bom, String> {
     let bom =
         Bom::parse_from_json_v1_5(bytes).map_err(|e| format!("not CycloneDX 1.5 JSON: {e}"))?;
     let validation = bom.validate_version(SpecVersion::V1_5);
@@ -66,7 +81,7 @@ fn problems(bytes: &[u8]) -> Result<(), String> {
     {
         return Err(format!("component {} has no version or purl", c.name));
     }
-    Ok(())
+    Ok(bom)
 }
 
 #[cfg(test)]

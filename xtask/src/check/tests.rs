@@ -394,6 +394,25 @@ corpus! {
         s.set(&sbom_member("mcp-sidecar"), "{\"bomFormat\": \"CycloneDX\"}");
         wheel(&s)
     } => [SbomInvalid];
+    pe_signature_invalid: Input::Binary(super::authenticode::with_bogus_signature(&binary("win-ok")), WIN) => [PeSignatureInvalid];
+    dep_list_missing: {
+        let mut s = linux_spec();
+        let path = s.binary_path();
+        s.set(&path, replace_bytes(binary("linux-ok"), b".dep-v0", b".dep-xx"));
+        wheel(&s)
+    } => [DepListMissing];
+    dep_list_invalid: {
+        let mut s = mac_arm_spec();
+        let path = s.binary_path();
+        s.set(&path, resign(&super::dep_list::fixture::corrupt(binary("mac-arm64-ok"))));
+        wheel(&s)
+    } => [DepListInvalid];
+    dep_list_sbom_mismatch: {
+        let mut s = linux_spec();
+        let sbom = String::from_utf8(sbom()).unwrap().replace("1.0.15", "1.0.16");
+        s.set(&sbom_member("mcp-sidecar"), sbom);
+        wheel(&s)
+    } => [DepListSbomMismatch];
     sdist_pkg_info_version: sdist_with(|m| m[0] = tar_file("mcp_sidecar-0.1.0/PKG-INFO", &pkg_info().replace("0.1.0", "0.2.0"))) => [SdistMetadata];
 }
 

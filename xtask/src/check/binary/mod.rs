@@ -173,6 +173,7 @@ fn check_object(
     };
     facts.arch = checked.arch;
     facts.notes = checked.notes;
+    facts.notes.extend(super::dep_list::note(bytes));
     (checked.findings, Some(facts))
 }
 

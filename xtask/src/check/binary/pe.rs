@@ -61,6 +61,7 @@ pub(super) fn check(pe: &PE<'_>, bytes: &[u8], exp: &BinaryExpectation, at: &Whe
     if !delayed.is_empty() {
         notes.push(format!("delay-loads {}", delayed.join(" ")));
     }
+    crate::check::authenticode::check(bytes, &mut out, &mut notes);
     Checked {
         findings: out,
         arch,

@@ -141,8 +141,12 @@ impl Wheel<'_, '_> {
                     Err(ReadError::Encrypted | ReadError::Method(_)) => None,
                     Ok(mut scanned) => {
                         if !metadata {
-                            if let Some(content) = scanned.content.take() {
-                                natives.check(&e.name, &content, out, summary);
+                            if let Some(content) = &scanned.content {
+                                natives.check(&e.name, content, out, summary);
+                            }
+                            // Only the sidecar's bytes stay: the SBOM rule reads its dependency list.
+                            if !sidecar {
+                                scanned.content = None;
                             }
                         }
                         Some(scanned)

@@ -35,6 +35,7 @@ pub fn run(cfg: &Config) -> Result<()> {
             version: version.clone(),
             commit: inventory.manifest.commit.clone(),
             artifacts: one,
+            build: None,
         };
         std::fs::write(part.join(MANIFEST), checksums::manifest_json(&manifest)?)?;
     }
