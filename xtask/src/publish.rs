@@ -19,6 +19,8 @@ use crate::flags;
 use crate::python_env::{Venv, NEWEST};
 use crate::release_assets::Inventory;
 
+pub mod attestation;
+
 /// Pinned: the refusal rules and trusted-publishing support are twine's, so they must not drift.
 pub const TWINE: &str = "twine==7.0.0";
 pub const PYPI_UPLOAD_URL: &str = "https://upload.pypi.org/legacy/";
@@ -60,8 +62,12 @@ impl flags::Publish {
         } else {
             Some(credentials?)
         };
-        let inventory = crate::release_gate::open(&self.dist, cfg)?;
+        let inventory = crate::release_gate::open(&self.dist, cfg, self.allow_partial)?;
         let files: Vec<PathBuf> = inventory.distributions().map(|a| a.path.clone()).collect();
+        // Before any tool runs: a missing or mismatched attestation is a refusal, not an upload.
+        if self.attestations {
+            attestation::require(&signed_files(&inventory))?;
+        }
         let venv = Venv::ensure(sh, "release-tools", NEWEST, &[TWINE])?;
         let twine = venv.bin("twine");
         let args = &files;
@@ -98,23 +104,44 @@ impl flags::Publish {
             eprintln!("==> nothing to upload: every file is already on the index");
             return Ok(());
         }
-        twine_upload(sh, &twine, url, &upload)?;
+        twine_upload(sh, &twine, url, &upload, self.attestations)?;
         eprintln!("==> published {} files to {url}", upload.len());
         Ok(())
     }
 }
 
-/// `twine upload` with credentials from the environment alone.
-fn twine_upload(sh: &Shell, twine: &Path, url: &str, files: &[PathBuf]) -> Result<()> {
+/// Each distribution with the sha256 SHA256SUMS records for it.
+fn signed_files(inventory: &Inventory) -> Vec<(&crate::artifact::Artifact, &str)> {
+    inventory
+        .distributions()
+        .map(|a| (a, inventory.sums.get(&a.name()).map_or("", String::as_str)))
+        .collect()
+}
+
+/// `twine upload` with credentials from the environment alone; with `attestations`, twine sends
+/// each file's `<file>.publish.attestation` along (PEP 740).
+fn twine_upload(
+    sh: &Shell,
+    twine: &Path,
+    url: &str,
+    files: &[PathBuf],
+    attestations: bool,
+) -> Result<()> {
     // An empty config file and a null keyring: no credential source but the environment.
     let config = crate::project_root().join("target/release-tools/empty.pypirc");
     crate::atomic::write(&config, b"")?;
     let _keyring = sh.push_env("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring");
     // twine accepts --skip-existing only for PyPI; there it closes the race with a parallel upload.
     let skip = is_pypi(url).then_some("--skip-existing");
+    let attest = attestations.then_some("--attestations");
+    let signatures: Vec<PathBuf> = if attestations {
+        files.iter().map(|f| attestation::path_of(f)).collect()
+    } else {
+        Vec::new()
+    };
     cmd!(
         sh,
-        "{twine} upload --non-interactive {skip...} --disable-progress-bar --config-file {config} --repository-url {url} {files...}"
+        "{twine} upload --non-interactive {skip...} {attest...} --disable-progress-bar --config-file {config} --repository-url {url} {files...} {signatures...}"
     )
     .run()
     .with_context(|| format!("twine upload to {url}"))

@@ -98,8 +98,9 @@ impl Inventory {
             .iter()
             .filter(|a| matches!(a.kind, ArtifactKind::Sdist(_)))
             .count();
+        // None is a partial release: the gate names it (and `--allow-partial` lets it through).
         ensure!(
-            sdists == 1,
+            sdists <= 1,
             "expected one sdist in {}, found {sdists}",
             self.dir.display()
         );
@@ -275,6 +276,14 @@ pub mod fixture {
         let file = format!("mcp_sidecar-{version}-py3-none-{tag}.whl");
         let entry = fake_file(dir, &file, Some(target), "native");
         write_index(dir, version, None, vec![entry]);
+    }
+
+    /// Removes `file` from a fake dist and from its SHA256SUMS and manifest (a partial release).
+    pub fn drop_file(dir: &Path, file: &str) {
+        std::fs::remove_file(dir.join(file)).unwrap();
+        let manifest = checksums::read_manifest(dir).unwrap().unwrap();
+        let kept = manifest.artifacts.into_iter().filter(|a| a.file() != file);
+        write_index(dir, &manifest.version.to_string(), None, kept.collect());
     }
 
     /// Four wheels, an sdist, SHA256SUMS and a manifest, all agreeing on `version`.

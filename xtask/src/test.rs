@@ -49,7 +49,7 @@ fn suite_fn(suite: Suite) -> SuiteFn {
         // After `dist` (which writes dist/): our check and twine/check-wheel-contents/auditwheel agree on it.
         Suite::Check => |sh, _| check::run(sh),
         // Offline workflow checks: fast and independent of dist/, so CI runs them on their own.
-        Suite::Workflows => |sh, _| release::run_workflows(sh),
+        Suite::Workflows => release::run_workflows,
         Suite::Release => release::run,
         Suite::Freeze => freeze::run,
     }
