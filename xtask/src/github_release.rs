@@ -322,7 +322,7 @@ pub fn render_plan(tag: &str, assets: &[PathBuf], notes: &str, commands: &[Vec<S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::release_assets::fixture::{fake_dist, scratch};
+    use crate::release_assets::fixture::fake_inventory;
 
     fn argv(words: &[&str]) -> Vec<String> {
         strings(words)
@@ -406,10 +406,7 @@ mod tests {
 
     #[test]
     fn notes_carry_version_platforms_and_every_checksum() {
-        let dir = scratch("notes");
-        fake_dist(&dir, "2.0.0");
-        let inventory =
-            Inventory::load(&dir, &crate::wheel::Version::parse("2.0.0").unwrap()).unwrap();
+        let inventory = fake_inventory("notes", "2.0.0");
         let notes = render_notes("2.0.0", &inventory);
         assert!(notes.starts_with("# mcp-sidecar 2.0.0\n"), "{notes}");
         assert!(notes.contains("pip install mcp-sidecar==2.0.0"));
@@ -439,10 +436,7 @@ mod tests {
 
     #[test]
     fn the_dry_run_plan_lists_exactly_the_assets() {
-        let dir = scratch("plan");
-        fake_dist(&dir, "2.0.0");
-        let inventory =
-            Inventory::load(&dir, &crate::wheel::Version::parse("2.0.0").unwrap()).unwrap();
+        let inventory = fake_inventory("plan", "2.0.0");
         let paths: Vec<PathBuf> = inventory.assets.iter().map(|a| a.path.clone()).collect();
         let commands =
             gh_commands("v2.0.0", "t", Path::new("n.md"), &paths, Existing::Absent).unwrap();

@@ -321,7 +321,7 @@ pub fn render_dry_run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::release_assets::fixture::{fake_dist, scratch};
+    use crate::release_assets::fixture::fake_inventory;
 
     const SECRET: &str = "pypi-AgEIcHlwaS5vcmc-s3cret";
 
@@ -386,10 +386,7 @@ mod tests {
             "{:#}",
             detect_credentials("http://127.0.0.1:1/", &env_with(&["TWINE_PASSWORD"])).unwrap_err()
         ));
-        let dir = scratch("publish-dry-run");
-        fake_dist(&dir, "3.0.0");
-        let inventory =
-            Inventory::load(&dir, &crate::wheel::Version::parse("3.0.0").unwrap()).unwrap();
+        let inventory = fake_inventory("publish-dry-run", "3.0.0");
         for creds in [
             Some(Credentials::Environment),
             Some(Credentials::TrustedPublishing),
@@ -410,10 +407,7 @@ mod tests {
 
     #[test]
     fn the_dry_run_names_every_distribution_and_its_fate() {
-        let dir = scratch("publish-list");
-        fake_dist(&dir, "3.0.0");
-        let inventory =
-            Inventory::load(&dir, &crate::wheel::Version::parse("3.0.0").unwrap()).unwrap();
+        let inventory = fake_inventory("publish-list", "3.0.0");
         let sdist = "mcp_sidecar-3.0.0.tar.gz".to_string();
         let on_index: BTreeMap<String, OnIndex> = [(sdist.clone(), OnIndex::Same)].into();
         let text = render_dry_run(PYPI_UPLOAD_URL, &inventory, &on_index, None);
@@ -438,10 +432,7 @@ mod tests {
 
     #[test]
     fn skip_identical_refuse_different() {
-        let dir = scratch("publish-skip");
-        fake_dist(&dir, "3.0.0");
-        let inventory =
-            Inventory::load(&dir, &crate::wheel::Version::parse("3.0.0").unwrap()).unwrap();
+        let inventory = fake_inventory("publish-skip", "3.0.0");
         let win = "mcp_sidecar-3.0.0-py3-none-win_amd64.whl".to_string();
         let same: BTreeMap<String, OnIndex> = [(win.clone(), OnIndex::Same)].into();
         let upload = files_to_upload(&inventory, &same, "u").unwrap();
