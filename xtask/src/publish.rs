@@ -8,6 +8,7 @@
 //! is asked first (`scripts/index_files.py`): identical files are skipped, different ones refused.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -131,20 +132,34 @@ fn twine_upload(
     let config = crate::project_root().join("target/release-tools/empty.pypirc");
     crate::atomic::write(&config, b"")?;
     let _keyring = sh.push_env("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring");
+    let args = upload_args(url, &config, files, attestations);
+    cmd!(sh, "{twine} upload {args...}")
+        .run()
+        .with_context(|| format!("twine upload to {url}"))
+}
+
+/// `twine upload`'s arguments; with `attestations`, each file's attestation rides along.
+fn upload_args(url: &str, config: &Path, files: &[PathBuf], attestations: bool) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec!["--non-interactive".into()];
     // twine accepts --skip-existing only for PyPI; there it closes the race with a parallel upload.
-    let skip = is_pypi(url).then_some("--skip-existing");
-    let attest = attestations.then_some("--attestations");
-    let signatures: Vec<PathBuf> = if attestations {
-        files.iter().map(|f| attestation::path_of(f)).collect()
-    } else {
-        Vec::new()
-    };
-    cmd!(
-        sh,
-        "{twine} upload --non-interactive {skip...} {attest...} --disable-progress-bar --config-file {config} --repository-url {url} {files...} {signatures...}"
-    )
-    .run()
-    .with_context(|| format!("twine upload to {url}"))
+    if is_pypi(url) {
+        args.push("--skip-existing".into());
+    }
+    if attestations {
+        args.push("--attestations".into());
+    }
+    args.extend(["--disable-progress-bar", "--config-file"].map(OsString::from));
+    args.push(config.into());
+    args.extend(["--repository-url", url].map(OsString::from));
+    args.extend(files.iter().map(|f| f.clone().into_os_string()));
+    if attestations {
+        args.extend(
+            files
+                .iter()
+                .map(|f| attestation::path_of(f).into_os_string()),
+        );
+    }
+    args
 }
 
 /// PyPI's simple API for PyPI and TestPyPI; pypiserver's layout (`<root>/simple/`) otherwise.
@@ -443,6 +458,36 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("refusing") && err.contains(&win), "{err}");
+    }
+
+    #[test]
+    fn attestations_reach_twine_only_when_asked() {
+        let files = [
+            PathBuf::from("d/a-1.tar.gz"),
+            PathBuf::from("d/a-1-py3-none-any.whl"),
+        ];
+        let config = Path::new("empty.pypirc");
+        let plain = upload_args("http://127.0.0.1:1/", config, &files, false);
+        assert!(
+            !plain
+                .iter()
+                .any(|a| a.to_string_lossy().contains("attestation")),
+            "{plain:?}"
+        );
+        let signed = upload_args(PYPI_UPLOAD_URL, config, &files, true);
+        for wanted in [
+            "--attestations",
+            "--skip-existing",
+            "d/a-1.tar.gz.publish.attestation",
+        ] {
+            assert!(
+                signed.iter().any(|a| a == wanted),
+                "{wanted} not in {signed:?}"
+            );
+        }
+        assert!(signed
+            .iter()
+            .any(|a| a == "d/a-1-py3-none-any.whl.publish.attestation"));
     }
 
     #[test]
