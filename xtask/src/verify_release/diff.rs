@@ -28,7 +28,7 @@ impl Member {
             _ => first_offset(&self.stored, &other.stored).map(|at| {
                 (
                     at,
-                    "stored (compressed) bytes differ; one copy does not unpack",
+                    "stored (compressed) bytes differ, one copy does not inflate",
                 )
             }),
         }
@@ -72,10 +72,10 @@ impl fmt::Display for Difference {
         match &self.member {
             Some(m) => write!(
                 f,
-                "member {m}: {} at offset {} (file offset {})",
-                self.what, self.offset, self.file_offset
+                "member {m}, offset {}: {} (file offset {})",
+                self.offset, self.what, self.file_offset
             ),
-            None => write!(f, "{} at file offset {}", self.what, self.offset),
+            None => write!(f, "file offset {}: {}", self.offset, self.what),
         }
     }
 }
@@ -261,7 +261,7 @@ mod tests {
         assert_eq!(d.what, "bytes differ");
         assert!(
             d.to_string()
-                .contains("member pkg/bin: bytes differ at offset 7"),
+                .contains("member pkg/bin, offset 7: bytes differ (file offset"),
             "{d}"
         );
 
