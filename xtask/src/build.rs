@@ -17,6 +17,7 @@ use anyhow::{bail, Context, Result};
 use xshell::{cmd, Cmd, Shell};
 
 mod progress;
+mod remap;
 mod scripts;
 
 pub use progress::Progress;
@@ -26,6 +27,7 @@ use crate::config::Config;
 use crate::interrupt;
 use crate::target::{BuilderKind, Target};
 use crate::toolchain::ZigTools;
+use remap::Remap;
 use scripts::Scripts;
 
 /// The build tools the plan needs, bootstrapped by `dist` before building.
@@ -33,6 +35,15 @@ use scripts::Scripts;
 pub struct Tools {
     pub zig: Option<ZigTools>,
     pub cross: Option<PathBuf>,
+    /// cargo-auditable, wrapping every zig and native invocation (not cross: it builds in an image).
+    pub auditable: Option<Auditable>,
+}
+
+/// cargo-auditable and its version line.
+#[derive(Debug, Clone)]
+pub struct Auditable {
+    pub path: PathBuf,
+    pub version: String,
 }
 
 /// One target's binary, ready to pack.
@@ -43,6 +54,24 @@ pub struct Built {
     /// Seconds from the start of the build stage until this binary was linked.
     pub seconds: f64,
     pub resigned: bool,
+}
+
+impl Auditable {
+    /// The pinned cargo-auditable, installed under target/tools/ on first use.
+    pub fn ensure(sh: &Shell, cfg: &Config) -> Result<Auditable> {
+        let path = crate::toolchain::ensure_cargo_tool(
+            sh,
+            &cfg.target_dir,
+            crate::toolchain::CARGO_AUDITABLE,
+        )?;
+        // It has no --version of its own; the pin is the version.
+        let version = format!(
+            "cargo-auditable {}",
+            crate::toolchain::CARGO_AUDITABLE.version
+        );
+        eprintln!("==> auditable: {version} ({})", path.display());
+        Ok(Auditable { path, version })
+    }
 }
 
 /// Builds every target and returns their binaries, in plan order.
@@ -88,7 +117,7 @@ pub fn record(
         rustc: crate::toolchain::rustc_version(sh)?,
         zig: zig.map(|z| z.zig_version.clone()),
         cargo_zigbuild: zig.map(|z| z.cargo_zigbuild_version.clone()),
-        cargo_auditable: None,
+        cargo_auditable: tools.auditable.as_ref().map(|a| a.version.clone()),
         maturin: sdist.then(crate::toolchain::maturin_version),
         source_date_epoch,
         invocations: invocations(targets)
@@ -129,7 +158,13 @@ fn run_invocation(
     let builder = group[0].builder;
     let scripts = Scripts::plan(cfg, group, tools.zig.as_ref());
     scripts.write()?;
-    let (cmd, notes) = command(sh, cfg, group, tools, &scripts)?;
+    // cross builds in its image's own paths (/project, /cargo): nothing of this machine's.
+    let remap = if builder == BuilderKind::Cross {
+        Remap::default()
+    } else {
+        Remap::detect(sh, cfg)?
+    };
+    let (cmd, notes) = command(sh, cfg, group, tools, &scripts, &remap)?;
     let triples: Vec<&str> = group.iter().map(|t| t.triple.as_str()).collect();
     progress.say(&format!("==> build ({builder}): {}", triples.join(", ")));
     progress.say(&format!("    $ {cmd}"));
@@ -192,18 +227,41 @@ fn command<'a>(
     group: &[&Target],
     tools: &Tools,
     scripts: &Scripts,
+    remap: &Remap,
 ) -> Result<(Cmd<'a>, Vec<String>)> {
     let builder = group[0].builder;
     let (package, binary) = (&cfg.dist.package, &cfg.dist.binary);
     let mut notes = Vec::new();
-    let mut c = match builder {
-        BuilderKind::Zig => {
+    // cargo-auditable runs `$CARGO <subcommand> ARGS` with itself as the workspace rustc wrapper.
+    let auditable = tools
+        .auditable
+        .as_ref()
+        .filter(|_| builder != BuilderKind::Cross);
+    if let Some(a) = auditable {
+        notes.push(format!(
+            "the dependency list goes into the binary ({}, .dep-v0)",
+            a.version
+        ));
+    }
+    let mut c = match (builder, auditable) {
+        (BuilderKind::Zig, audit) => {
             let zig = tools.zig.as_ref().context("zig was not bootstrapped")?;
             let czb = &zig.cargo_zigbuild;
-            cmd!(sh, "{czb} zigbuild").envs(zig.env())
+            match audit {
+                Some(a) => {
+                    let a = &a.path;
+                    cmd!(sh, "{a} auditable zigbuild").env("CARGO", czb)
+                }
+                None => cmd!(sh, "{czb} zigbuild"),
+            }
+            .envs(zig.env())
         }
-        BuilderKind::Native => cmd!(sh, "cargo build"),
-        BuilderKind::Cross => {
+        (BuilderKind::Native, Some(a)) => {
+            let a = &a.path;
+            cmd!(sh, "{a} auditable build").env("CARGO", "cargo")
+        }
+        (BuilderKind::Native, None) => cmd!(sh, "cargo build"),
+        (BuilderKind::Cross, _) => {
             let cross = tools.cross.as_ref().context("cross was not checked")?;
             cmd!(sh, "{cross} build")
         }
@@ -214,15 +272,38 @@ fn command<'a>(
     }
     // Our own per-target values below replace any global one.
     c = c.env_remove("MACOSX_DEPLOYMENT_TARGET");
+    // The bytes must follow from the recorded inputs alone; the remap flags below replace these.
+    for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS"] {
+        if std::env::var_os(var).is_some() {
+            notes.push(format!(
+                "{var} is ignored: the release's bytes depend on the build record only"
+            ));
+            c = c.env_remove(var);
+        }
+    }
+    if !remap.prefixes.is_empty() {
+        let paths: Vec<String> = remap
+            .prefixes
+            .iter()
+            .map(|p| format!("{} -> {}", p.from.display(), p.to))
+            .collect();
+        notes.push(format!("paths in the binary: {}", paths.join(", ")));
+    }
     for t in group {
         c = c.args(["--target", &t.cargo_target]);
+        let mut flags = remap.rustflags();
         if let Some(min) = t.macos_min {
             // Also makes cargo rebuild when the deployment target changes (it does not track the env var).
-            c = c.arg("--config").arg(format!(
-                "target.{}.rustflags=[\"-Clink-arg=-mmacosx-version-min={min}\"]",
-                t.build_triple
-            ));
+            flags.push(format!("-Clink-arg=-mmacosx-version-min={min}"));
         }
+        if flags.is_empty() {
+            continue;
+        }
+        // A JSON array of strings is a valid TOML inline array.
+        let flags = serde_json::to_string(&flags).context("quoting rustflags")?;
+        c = c
+            .arg("--config")
+            .arg(format!("target.{}.rustflags={flags}", t.build_triple));
     }
     let with_env: Vec<&&Target> = group.iter().filter(|t| !t.env.is_empty()).collect();
     if group.len() == 1 {
@@ -368,14 +449,28 @@ mod tests {
                 cargo_zigbuild_version: "cargo-zigbuild 0.0.0".into(),
             }),
             cross: None,
+            auditable: Some(Auditable {
+                path: PathBuf::from("/t/cargo-auditable"),
+                version: "cargo-auditable 0.7.4".into(),
+            }),
         };
         let scripts = Scripts::plan(&cfg, &group, tools.zig.as_ref());
-        let (c, notes) = command(&sh, &cfg, &group, &tools, &scripts).unwrap();
+        let remap = Remap::of(
+            Path::new("/w"),
+            Path::new("/w/target"),
+            Path::new("/h/.cargo"),
+            Path::new("/r"),
+        );
+        let (c, notes) = command(&sh, &cfg, &group, &tools, &scripts, &remap).unwrap();
         assert!(
             !scratch.exists(),
             "planning the command wrote into the target dir"
         );
         let line = c.to_string();
+        assert!(
+            line.starts_with("/t/cargo-auditable auditable zigbuild --release"),
+            "{line}"
+        );
         assert!(
             line.contains("--target x86_64-unknown-linux-gnu.2.17"),
             "{line}"
@@ -383,6 +478,12 @@ mod tests {
         assert!(line.contains("--target x86_64-pc-windows-gnu"), "{line}");
         assert!(line.contains("mmacosx-version-min=10.12"), "{line}");
         assert!(line.contains("mmacosx-version-min=11.0"), "{line}");
+        assert_eq!(
+            line.matches("--remap-path-prefix=/h/.cargo/registry/src=/cargo/registry/src")
+                .count(),
+            4,
+            "every target remaps the registry: {line}"
+        );
         let notes = notes.join("\n");
         assert!(
             notes.contains("MACOSX_DEPLOYMENT_TARGET=10.12 for x86_64-apple-darwin"),
@@ -417,9 +518,14 @@ mod tests {
         let tools = Tools {
             zig: None,
             cross: Some(PathBuf::from("cross")),
+            auditable: Some(Auditable {
+                path: PathBuf::from("/t/cargo-auditable"),
+                version: "cargo-auditable 0.7.4".into(),
+            }),
         };
         let scripts = Scripts::plan(&cfg, &[&targets[0]], None);
-        let (c, notes) = command(&sh, &cfg, &[&targets[0]], &tools, &scripts).unwrap();
+        let remap = Remap::default();
+        let (c, notes) = command(&sh, &cfg, &[&targets[0]], &tools, &scripts, &remap).unwrap();
         let line = c.to_string();
         assert!(line.starts_with("cross build --release"), "{line}");
         assert!(

@@ -56,7 +56,7 @@ impl flags::Dist {
         prepare_out(&out)?;
         report::announce(cfg, &host, &targets, &out);
 
-        let tools = bootstrap(sh, &targets)?;
+        let tools = bootstrap(sh, cfg, &targets)?;
         let mut progress = build::Progress::for_stderr(self.json);
         let built = build::build_all(sh, cfg, &targets, &tools, &mut progress)?;
         let epoch = source_date_epoch(sh, cfg)?;
@@ -146,7 +146,7 @@ fn sdist_artifact(sh: &Shell, cfg: &Config, out: &Path) -> Result<ManifestEntry>
 }
 
 /// Installs what the plan's builders need, saying what each step does.
-fn bootstrap(sh: &Shell, targets: &[Target]) -> Result<Tools> {
+fn bootstrap(sh: &Shell, cfg: &Config, targets: &[Target]) -> Result<Tools> {
     let needs = |kind| targets.iter().any(|t| t.builder == kind);
     let local: Vec<&str> = targets
         .iter()
@@ -166,6 +166,11 @@ fn bootstrap(sh: &Shell, targets: &[Target]) -> Result<Tools> {
             Some(toolchain::ensure_cross(sh)?)
         } else {
             None
+        },
+        auditable: if local.is_empty() {
+            None
+        } else {
+            Some(build::Auditable::ensure(sh, cfg)?)
         },
     })
 }

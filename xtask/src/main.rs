@@ -77,8 +77,15 @@ fn restore_sigpipe() {
     }
 }
 
-/// The workspace root (xtask lives one level below it).
+/// Set to another checkout of the same commit, this binary works on that one (the dist suite's
+/// cross-machine reproducibility test builds a second checkout without compiling a second xtask).
+pub const ROOT_OVERRIDE: &str = "MCP_SIDECAR_XTASK_ROOT";
+
+/// The workspace root (xtask lives one level below it), unless `ROOT_OVERRIDE` names another.
 pub fn project_root() -> PathBuf {
+    if let Some(root) = std::env::var_os(ROOT_OVERRIDE).filter(|r| !r.is_empty()) {
+        return PathBuf::from(root);
+    }
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(Path::to_path_buf)

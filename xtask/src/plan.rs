@@ -1,7 +1,9 @@
-//! `cargo xtask plan [--json]`: the release matrix for GitHub Actions — per target the runner,
-//! the triple, what that runner compiles and with which builder, the wheel tag and a unique
-//! artifact name. Each runner is native to its target, so the plan derives every `Target` as if
-//! that target were the host. `--json` prints `{"include": [...]}` for `fromJSON()`.
+//! `cargo xtask plan [--json]`: the release matrix for GitHub Actions — per target where it is
+//! built and where it is tested, the triple, what the build runner compiles and with which
+//! builder, the wheel tag and a unique artifact name. Every target zig links from Linux is built
+//! on the Linux runner (so any Linux machine can rebuild it byte for byte); the rest (msvc) on
+//! its own runner. `[workspace.metadata.dist.runners]` names each target's native runner: it
+//! tests that very wheel (install, round trip). `--json` prints `{"include": [...]}`.
 
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -12,9 +14,15 @@ use crate::flags::{self, Builder};
 use crate::target::{BuilderKind, Host, Target};
 use crate::wheel::{Platforms, WheelFilename};
 
+/// The host every Linux-buildable target is built on in the release.
+const LINUX_BUILD_HOST: &str = "x86_64-unknown-linux-gnu";
+
 #[derive(Debug, Serialize)]
 pub struct MatrixEntry {
-    pub runner: String,
+    /// Where the wheel is built.
+    pub build_runner: String,
+    /// The target's native runner: installs and runs the wheel the build runner made.
+    pub test_runner: String,
     pub triple: String,
     pub build_triple: String,
     pub builder: BuilderKind,
@@ -39,14 +47,15 @@ impl flags::Plan {
             return Ok(());
         }
         println!(
-            "{:<26} {:<15} {:<7} {:<44} artifact",
-            "triple", "runner", "builder", "tag"
+            "{:<26} {:<15} {:<15} {:<7} {:<44} artifact",
+            "triple", "built on", "tested on", "builder", "tag"
         );
         for e in &matrix.include {
             println!(
-                "{:<26} {:<15} {:<7} {:<44} {}",
+                "{:<26} {:<15} {:<15} {:<7} {:<44} {}",
                 e.triple,
-                e.runner,
+                e.build_runner,
+                e.test_runner,
                 e.builder,
                 e.tag.to_string(),
                 e.artifact
@@ -57,18 +66,31 @@ impl flags::Plan {
 }
 
 pub fn matrix(cfg: &Config) -> Result<Matrix> {
+    let runner = |triple: &str| {
+        cfg.dist.runners.get(triple).cloned().with_context(|| {
+            format!("[workspace.metadata.dist.runners] names no runner for {triple}")
+        })
+    };
+    let linux = Host::new(LINUX_BUILD_HOST)?;
     let include = cfg
         .dist
         .targets
         .iter()
         .map(|triple| {
-            let runner = cfg.dist.runners.get(triple).with_context(|| {
-                format!("[workspace.metadata.dist.runners] names no runner for {triple}")
-            })?;
-            let host = Host::new(triple)?;
-            let t = Target::derive(cfg, triple, &host, Builder::Auto)?;
+            let test_runner = runner(triple)?;
+            let on_linux = Target::derive(cfg, triple, &linux, Builder::Auto)?;
+            // Built on Linux when zig links the target itself there (no fallback triple).
+            let (build_runner, t) =
+                if on_linux.builder == BuilderKind::Zig && on_linux.build_triple == *triple {
+                    (runner(LINUX_BUILD_HOST)?, on_linux)
+                } else {
+                    let native = Host::new(triple)?;
+                    let t = Target::derive(cfg, triple, &native, Builder::Auto)?;
+                    (test_runner.clone(), t)
+                };
             Ok(MatrixEntry {
-                runner: runner.clone(),
+                build_runner,
+                test_runner,
                 tag: t.wheel.tags.platform.clone(),
                 triple: t.triple,
                 build_triple: t.build_triple,
@@ -86,35 +108,52 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_release_matrix_runs_each_target_natively_except_linux_on_zig() {
+    fn the_release_builds_every_zig_target_on_linux_and_tests_it_natively() {
         let cfg = Config::load().unwrap();
         let m = matrix(&cfg).unwrap();
         let row = |t: &str| m.include.iter().find(|e| e.triple == t).unwrap();
+        let linux_runner = &row(LINUX_BUILD_HOST).test_runner;
         let linux = row("x86_64-unknown-linux-gnu");
         assert_eq!(
-            (linux.runner.as_str(), linux.builder),
-            ("ubuntu-latest", BuilderKind::Zig)
+            (&linux.build_runner, linux.builder),
+            (linux_runner, BuilderKind::Zig)
         );
         assert_eq!(
             linux.tag.to_string(),
             "manylinux_2_17_x86_64.manylinux2014_x86_64"
         );
+        // msvc needs the Microsoft linker: the one file built on its own runner.
         let win = row("x86_64-pc-windows-msvc");
         assert_eq!(
-            (win.runner.as_str(), win.build_triple.as_str(), win.builder),
             (
+                win.build_runner.as_str(),
+                win.test_runner.as_str(),
+                win.build_triple.as_str(),
+                win.builder
+            ),
+            (
+                "windows-2022",
                 "windows-2022",
                 "x86_64-pc-windows-msvc",
                 BuilderKind::Native
             )
         );
-        assert_eq!(row("x86_64-apple-darwin").runner, "macos-15-intel");
-        let arm = row("aarch64-apple-darwin");
+        for (mac, runner) in [
+            ("x86_64-apple-darwin", "macos-15-intel"),
+            ("aarch64-apple-darwin", "macos-14"),
+        ] {
+            let r = row(mac);
+            assert_eq!(
+                (&r.build_runner, r.test_runner.as_str(), r.builder),
+                (linux_runner, runner, BuilderKind::Zig),
+                "{mac}"
+            );
+            assert_eq!(r.build_triple, mac);
+        }
         assert_eq!(
-            (arm.runner.as_str(), arm.builder),
-            ("macos-14", BuilderKind::Native)
+            row("aarch64-apple-darwin").tag.to_string(),
+            "macosx_11_0_arm64"
         );
-        assert_eq!(arm.tag.to_string(), "macosx_11_0_arm64");
         let mut names: Vec<&str> = m.include.iter().map(|e| e.artifact.as_str()).collect();
         names.sort();
         names.dedup();

@@ -67,29 +67,15 @@ pub struct Sboms {
 }
 
 impl Sboms {
-    /// One `cargo metadata` over every build triple of the plan (the zig builder compiles them in
-    /// one invocation, so features unify across them as in this resolve), then per triple the
-    /// crates reachable from the sidecar package through normal, non-proc-macro dependencies whose
-    /// platform condition holds for that triple (`rustc --print cfg`).
+    /// Per triple of the plan, the crates reachable from the sidecar package through normal,
+    /// non-proc-macro dependencies whose platform condition holds for that triple
+    /// (`rustc --print cfg`), as one CycloneDX document each.
     pub fn resolve(cfg: &Config, targets: &[Target]) -> Result<Sboms> {
-        let triples: BTreeSet<&str> = targets.iter().map(|t| t.build_triple.as_str()).collect();
-        let mut cmd = cargo_metadata::MetadataCommand::new();
-        cmd.current_dir(&cfg.workspace_root);
-        let mut args = Vec::new();
-        for t in &triples {
-            args.extend(["--filter-platform".to_string(), t.to_string()]);
-        }
-        cmd.other_options(args);
-        let metadata = cmd
-            .exec()
-            .context("running `cargo metadata` for the SBOMs")?;
-        let checksums = lock_checksums(cfg)?;
+        let triples: Vec<&str> = targets.iter().map(|t| t.build_triple.as_str()).collect();
         let subject = subject(cfg)?;
         let mut by_triple = BTreeMap::new();
-        for triple in triples {
-            let cfgs = rustc_cfg(triple)?;
-            let crates = crates_in_binary(&metadata, &checksums, &cfg.dist.package, triple, &cfgs)?;
-            by_triple.insert(triple.to_string(), document(&subject, &crates)?);
+        for (triple, crates) in crates_by_triple(cfg, &triples)? {
+            by_triple.insert(triple, document(&subject, &crates)?);
         }
         Ok(Sboms { by_triple })
     }
@@ -101,6 +87,31 @@ impl Sboms {
             .map(Vec::as_slice)
             .with_context(|| format!("no SBOM was resolved for {}", target.build_triple))
     }
+}
+
+/// Per build triple, the crates compiled into the sidecar binary (what its SBOM lists). One
+/// `cargo metadata` over every triple; a feature set that depended on which triples share an
+/// invocation would show here as a mismatch with the binary's own dependency list.
+pub fn crates_by_triple(cfg: &Config, triples: &[&str]) -> Result<BTreeMap<String, Vec<Crate>>> {
+    let triples: BTreeSet<&str> = triples.iter().copied().collect();
+    let mut cmd = cargo_metadata::MetadataCommand::new();
+    cmd.current_dir(&cfg.workspace_root);
+    let mut args = Vec::new();
+    for t in &triples {
+        args.extend(["--filter-platform".to_string(), t.to_string()]);
+    }
+    cmd.other_options(args);
+    let metadata = cmd
+        .exec()
+        .context("running `cargo metadata` for the SBOMs")?;
+    let checksums = lock_checksums(cfg)?;
+    let mut by_triple = BTreeMap::new();
+    for triple in triples {
+        let cfgs = rustc_cfg(triple)?;
+        let crates = crates_in_binary(&metadata, &checksums, &cfg.dist.package, triple, &cfgs)?;
+        by_triple.insert(triple.to_string(), crates);
+    }
+    Ok(by_triple)
 }
 
 fn subject(cfg: &Config) -> Result<Subject> {

@@ -1,9 +1,10 @@
 //! Bootstraps what `dist` builds with: rustup targets, zig (PyPI `ziglang`) and cargo-zigbuild
-//! (into `target/venvs/zig` unless both are on PATH), maturin for the sdist, and the checks
-//! `--builder cross` needs. Every step says what it does.
+//! (into `target/venvs/zig` unless both are on PATH), cargo-auditable (crates.io, into
+//! `target/tools/`), maturin for the sdist, and the checks `--builder cross` needs. Every step
+//! says what it does.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use xshell::{cmd, Shell};
@@ -16,6 +17,26 @@ const ZIGLANG: &str = "ziglang==0.17.1";
 const CARGO_ZIGBUILD: &str = "cargo-zigbuild==0.24.0";
 /// Pinned inside pyproject's `maturin>=1.5,<2` so two sdists of one commit are byte-identical.
 const MATURIN: &str = "maturin==1.16.0";
+/// Embeds the dependency list (`.dep-v0`) in every binary; pinned, its format is in the bytes.
+pub const CARGO_AUDITABLE: CargoTool = CargoTool {
+    krate: "cargo-auditable",
+    version: "0.7.4",
+    bin: "cargo-auditable",
+};
+/// Reads that list back (tests).
+pub const RUST_AUDIT_INFO: CargoTool = CargoTool {
+    krate: "rust-audit-info",
+    version: "0.5.4",
+    bin: "rust-audit-info",
+};
+
+/// A binary crate from crates.io, installed once per version under `target/tools/`.
+#[derive(Debug, Clone, Copy)]
+pub struct CargoTool {
+    pub krate: &'static str,
+    pub version: &'static str,
+    pub bin: &'static str,
+}
 
 /// zig and cargo-zigbuild, wherever they came from.
 #[derive(Debug, Clone)]
@@ -57,17 +78,17 @@ pub fn ensure_zig(sh: &Shell) -> Result<ZigTools> {
     }
     let venv = tools_venv(sh, "zig")?;
     let python = venv.python();
-    let have_zig = cmd!(sh, "{python} -m ziglang version")
-        .quiet()
-        .ignore_stderr()
-        .read()
-        .is_ok_and(|v| ZIGLANG.ends_with(v.trim()));
     let czb = venv.bin("cargo-zigbuild");
-    let have_czb = cmd!(sh, "{czb} --version")
-        .quiet()
-        .ignore_stderr()
-        .read()
-        .is_ok_and(|v| CARGO_ZIGBUILD.ends_with(v.trim().trim_start_matches("cargo-zigbuild ")));
+    let installed = || -> (Option<String>, Option<String>) {
+        let zig = version_of(cmd!(sh, "{python} -m ziglang version").ignore_stderr()).ok();
+        let czb = version_of(cmd!(sh, "{czb} --version").ignore_stderr()).ok();
+        (zig, czb)
+    };
+    let (mut zig_version, mut czb_version) = installed();
+    let have_zig = zig_version.as_deref().is_some_and(|v| ZIGLANG.ends_with(v));
+    let have_czb = czb_version
+        .as_deref()
+        .is_some_and(|v| CARGO_ZIGBUILD.ends_with(v.trim_start_matches("cargo-zigbuild ")));
     if have_zig && have_czb {
         eprintln!(
             "==> zig: {ZIGLANG} and {CARGO_ZIGBUILD} from {}",
@@ -79,10 +100,12 @@ pub fn ensure_zig(sh: &Shell) -> Result<ZigTools> {
             venv.dir.display()
         );
         venv.pip_install(sh, &[ZIGLANG, CARGO_ZIGBUILD])?;
+        (zig_version, czb_version) = installed();
     }
     Ok(ZigTools {
-        zig_version: version_of(cmd!(sh, "{python} -m ziglang version"))?,
-        cargo_zigbuild_version: version_of(cmd!(sh, "{czb} --version"))?,
+        zig_version: zig_version.context("the installed zig prints no version")?,
+        cargo_zigbuild_version: czb_version
+            .context("the installed cargo-zigbuild prints no version")?,
         cargo_zigbuild: czb,
         ziglang_python: Some(python),
     })
@@ -106,6 +129,38 @@ fn version_of(c: xshell::Cmd<'_>) -> Result<String> {
         .read()
         .with_context(|| format!("asking for a version: {line}"))?;
     Ok(out.trim().to_string())
+}
+
+/// `target/tools/<crate>-<version>/bin/<bin>`, installed with `cargo install --locked` if absent.
+pub fn ensure_cargo_tool(sh: &Shell, target_dir: &Path, tool: CargoTool) -> Result<PathBuf> {
+    let CargoTool {
+        krate,
+        version,
+        bin,
+    } = tool;
+    let root = target_dir.join(format!("tools/{krate}-{version}"));
+    let path = root
+        .join("bin")
+        .join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+    if path.is_file() {
+        return Ok(path);
+    }
+    eprintln!(
+        "==> tools: cargo install --locked {krate}@{version} into {}",
+        root.display()
+    );
+    cmd!(
+        sh,
+        "cargo install --locked --quiet --root {root} {krate} --version ={version}"
+    )
+    .run()
+    .with_context(|| format!("installing {krate} {version} from crates.io"))?;
+    anyhow::ensure!(
+        path.is_file(),
+        "cargo install {krate} left no {}",
+        path.display()
+    );
+    Ok(path)
 }
 
 /// maturin (for `maturin sdist`) from `target/venvs/maturin`.

@@ -3,8 +3,10 @@
 //! tag, pip's own tag selection, installs on Python 3.7 and 3.13 (wheel and sdist), the Windows
 //! binary under wine, byte-for-byte reproducibility and an interrupted run that leaves nothing.
 
+mod audit;
 mod install;
 mod interrupt;
+mod reproducible;
 pub(crate) mod wine;
 
 use std::fs;
@@ -54,7 +56,7 @@ pub const LINUX_TAG: &str = "manylinux_2_17_x86_64.manylinux2014_x86_64";
 pub const MAC_X64_TAG: &str = "macosx_10_12_x86_64";
 pub const MAC_ARM_TAG: &str = "macosx_11_0_arm64";
 pub const WIN_TAG: &str = "win_amd64";
-const ALL_TAGS: [&str; 4] = [LINUX_TAG, MAC_X64_TAG, MAC_ARM_TAG, WIN_TAG];
+pub const ALL_TAGS: [&str; 4] = [LINUX_TAG, MAC_X64_TAG, MAC_ARM_TAG, WIN_TAG];
 
 pub fn run(sh: &Shell, cfg: &Config) -> Result<()> {
     let root = crate::project_root();
@@ -71,6 +73,8 @@ pub fn run(sh: &Shell, cfg: &Config) -> Result<()> {
     outputs(&ctx, &summary)?;
     step("binary facts per tag (check module + exact minos, GLIBC, PE imports)");
     binary_facts(&ctx)?;
+    step("the dependency list in every binary (rust-audit-info) = the SBOM's crates");
+    audit::run(&ctx)?;
     step("pip picks exactly the matching wheel for each platform");
     install::tag_selection(&ctx)?;
     step("install the linux wheel on Python 3.7 and 3.13, locate, round trip");
@@ -79,8 +83,8 @@ pub fn run(sh: &Shell, cfg: &Config) -> Result<()> {
     install::sdist_install(&ctx)?;
     step("the Windows binary under wine: --version and a full IPC + MCP round trip");
     wine::run(&ctx)?;
-    step("reproducibility: two runs give identical SHA256SUMS");
-    interrupt::reproducible(&ctx)?;
+    step("reproducibility: targets alone = together; another path, CARGO_HOME, HOME, user");
+    reproducible::run(&ctx)?;
     step("Ctrl-C while packing leaves no partial file; a rerun finishes");
     interrupt::interrupted_pack(&ctx)?;
     Ok(())

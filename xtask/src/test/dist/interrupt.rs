@@ -1,79 +1,15 @@
-//! Two properties of the output folder: two runs write the same bytes, and a run interrupted
-//! anywhere in its packing phase leaves no partial file behind (and the next run finishes).
+//! A run interrupted anywhere in its packing phase leaves no partial file behind (and the next
+//! run finishes). Reproducibility is `reproducible.rs`.
 
-use std::fs;
+#[cfg(not(unix))]
+use anyhow::Result;
 
-use anyhow::{ensure, Context, Result};
-
-use super::{run_dist, Ctx};
-use crate::artifact::SUMS_FILE;
+#[cfg(not(unix))]
+use super::Ctx;
 
 /// Fixed so a commit landing between the runs cannot change the timestamps.
+#[cfg(unix)]
 const EPOCH: &str = "1700000000";
-
-/// Two full runs into two empty folders: identical SHA256SUMS (wheels and sdist alike); and the
-/// CI shape (one `--target` run per target, then `--assemble`) carries the parts through unchanged.
-pub fn reproducible(ctx: &Ctx) -> Result<()> {
-    let mut sums = Vec::new();
-    for name in ["repro-a", "repro-b"] {
-        let dir = ctx.fresh_dir(name)?;
-        let dir_arg = dir.to_string_lossy().into_owned();
-        run_dist(ctx, &["--dist", &dir_arg], &[("SOURCE_DATE_EPOCH", EPOCH)])?;
-        sums.push(fs::read_to_string(dir.join(SUMS_FILE))?);
-    }
-    ensure!(
-        sums[0] == sums[1],
-        "two runs wrote different files:\n{}\n---\n{}",
-        sums[0],
-        sums[1]
-    );
-    ensure!(
-        sums[0].lines().count() == 5,
-        "expected 4 wheels and the sdist:\n{}",
-        sums[0]
-    );
-    eprintln!(
-        "    identical SHA256SUMS over {} files",
-        sums[0].lines().count()
-    );
-
-    // The release workflow's way: one `--target` run per matrix job, then `--assemble`. Its
-    // wheels differ in bytes from the one-invocation run above (cargo unifies features across
-    // the targets of one invocation, e.g. tokio's `windows-sys`), so compare with the parts.
-    let parts = ctx.fresh_dir("repro-parts")?;
-    let mut expected = Vec::new();
-    for triple in &ctx.cfg.dist.targets {
-        let part = parts.join(format!("dist-{triple}"));
-        let part_arg = part.to_string_lossy().into_owned();
-        let args = ["--target", triple, "--no-sdist", "--dist", &part_arg];
-        run_dist(ctx, &args, &[("SOURCE_DATE_EPOCH", EPOCH)])?;
-        expected.extend(
-            fs::read_to_string(part.join(SUMS_FILE))?
-                .lines()
-                .map(String::from),
-        );
-    }
-    let sdist_line = sums[0]
-        .lines()
-        .find(|l| l.ends_with(".tar.gz"))
-        .context("no sdist line")?;
-    expected.push(sdist_line.to_string());
-    expected.sort_by(|a, b| a[66..].cmp(&b[66..]));
-    let assembled = ctx.fresh_dir("repro-assembled")?;
-    let (parts_arg, out_arg) = (parts.to_string_lossy(), assembled.to_string_lossy());
-    let args = ["--assemble", &parts_arg, "--dist", &out_arg];
-    run_dist(ctx, &args, &[("SOURCE_DATE_EPOCH", EPOCH)])?;
-    let assembled_sums = fs::read_to_string(assembled.join(SUMS_FILE))?;
-    let got: Vec<&str> = assembled_sums.lines().collect();
-    ensure!(
-        got == expected,
-        "--assemble did not carry the parts' wheels unchanged:\n{assembled_sums}\n---\n{}",
-        expected.join("\n")
-    );
-    crate::release_assets::Inventory::load(&assembled, &ctx.cfg.version)?;
-    eprintln!("    per-target runs + --assemble: the parts' wheels and the same sdist, consistent");
-    Ok(())
-}
 
 /// Needs POSIX signals and process groups.
 #[cfg(not(unix))]

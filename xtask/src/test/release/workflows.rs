@@ -458,8 +458,8 @@ fn release_matrix(doc: &Value, plan: &Value, targets: &[String]) -> Result<(), S
             ));
         }
     }
-    // Each OS a wheel is built on also freezes it.
-    let runners: BTreeSet<String> = matrix_values(plan, "runner").into_iter().collect();
+    // Each OS a wheel is tested on also freezes it.
+    let runners: BTreeSet<String> = matrix_values(plan, "test_runner").into_iter().collect();
     let freeze: BTreeSet<String> = doc
         .pointer("/jobs/freeze/strategy/matrix")
         .map(|m| matrix_values(m, "runner"))
@@ -468,7 +468,7 @@ fn release_matrix(doc: &Value, plan: &Value, targets: &[String]) -> Result<(), S
         .collect();
     if runners != freeze {
         return Err(format!(
-            "freeze runners {freeze:?} differ from the build runners {runners:?}"
+            "freeze runners {freeze:?} differ from the test runners {runners:?}"
         ));
     }
     Ok(())

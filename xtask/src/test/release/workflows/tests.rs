@@ -12,8 +12,8 @@ const CHECKOUT: &str = "actions/checkout@d23441a48e516b6c34aea4fa41551a30e30af80
 
 fn plan() -> Value {
     json!({"include": [
-        {"target": "x86_64-unknown-linux-gnu", "runner": "ubuntu-24.04", "builder": "zig", "artifact": "dist-x86_64-unknown-linux-gnu"},
-        {"target": "aarch64-apple-darwin", "runner": "macos-14", "builder": "native", "artifact": "dist-aarch64-apple-darwin"},
+        {"target": "x86_64-unknown-linux-gnu", "build_runner": "ubuntu-24.04", "test_runner": "ubuntu-24.04", "builder": "zig", "artifact": "dist-x86_64-unknown-linux-gnu"},
+        {"target": "aarch64-apple-darwin", "build_runner": "ubuntu-24.04", "test_runner": "macos-14", "builder": "zig", "artifact": "dist-aarch64-apple-darwin"},
     ]})
 }
 
@@ -41,7 +41,7 @@ fn release() -> Value {
             },
             "build": {
                 "needs": "plan",
-                "runs-on": "${{ matrix.runner }}",
+                "runs-on": "${{ matrix.build_runner }}",
                 "permissions": {"contents": "read"},
                 "strategy": {"matrix": "${{ fromJSON(needs.plan.outputs.matrix) }}"},
                 "steps": [
