@@ -114,8 +114,13 @@ fn probe_toolchain(sh: &Shell, record: &BuildRecord) -> Result<BuildRecord> {
         rustc: crate::toolchain::rustc_version(sh)?,
         zig: zig.as_ref().map(|z| z.zig_version.clone()),
         cargo_zigbuild: zig.map(|z| z.cargo_zigbuild_version),
-        // Not probed here: the dist run itself refuses a cargo-auditable it cannot use.
-        cargo_auditable: record.cargo_auditable.clone(),
+        // cargo-auditable has no --version; dist installs and records its pin.
+        cargo_auditable: record.cargo_auditable.as_ref().map(|_| {
+            format!(
+                "cargo-auditable {}",
+                crate::toolchain::CARGO_AUDITABLE.version
+            )
+        }),
         maturin: record
             .maturin
             .as_ref()
