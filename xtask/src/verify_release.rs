@@ -41,14 +41,14 @@ impl Row {
 }
 
 impl flags::VerifyRelease {
-    pub fn run(self, sh: &Shell, _cfg: &Config) -> Result<ExitCode> {
+    pub fn run(self, sh: &Shell, cfg: &Config) -> Result<ExitCode> {
         let dist = absolute(&self.dist);
         let sums_path = dist.join(SUMS);
         let sums = parse_sums(
             &std::fs::read_to_string(&sums_path)
                 .with_context(|| format!("reading {}", sums_path.display()))?,
         )?;
-        let record = read_record(&dist)?;
+        let record = read_record(&dist, cfg)?;
         check_toolchain(&record, &probe_toolchain(sh, &record)?)?;
         let scratch = crate::project_root().join("target/verify-release");
         // A fresh folder: nothing of an earlier or interrupted run can be taken for a rebuilt file.
@@ -86,9 +86,16 @@ fn absolute(path: &Path) -> PathBuf {
     }
 }
 
-fn read_record(dist: &Path) -> Result<BuildRecord> {
+fn read_record(dist: &Path, cfg: &Config) -> Result<BuildRecord> {
     let path = dist.join(MANIFEST);
     let manifest = read_manifest(dist)?.with_context(|| format!("no {}", path.display()))?;
+    ensure!(
+        manifest.version == cfg.version,
+        "the release is version {}, this checkout is {}: check out the release's commit ({})",
+        manifest.version,
+        cfg.version,
+        manifest.commit.as_deref().unwrap_or("not recorded")
+    );
     let record = manifest.build.with_context(|| {
         format!(
             "{} records no `build` (toolchain versions and dist invocations): \
