@@ -103,7 +103,9 @@ pub fn list_release_dir(dir: &Path) -> Result<Vec<Artifact>> {
     for entry in entries {
         let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
+        // Hidden files are in flight; PEP 740 attestations sit next to their file for twine
+        // (`publish --attestations` checks each one).
+        if name.starts_with('.') || name.ends_with(crate::publish::attestation::SUFFIX) {
             continue;
         }
         let path = entry.path();

@@ -23,6 +23,7 @@ pub enum Cmd {
     Bench(Bench),
     Publish(Publish),
     GithubRelease(GithubRelease),
+    VerifyRelease(VerifyRelease),
     FreezeCheck(FreezeCheck),
 }
 
@@ -129,7 +130,7 @@ pub enum Suite {
     Check,
     /// the GitHub workflow files, offline
     Workflows,
-    /// assemble, github-release and publish over dist/
+    /// assemble, github-release, publish and verify-release over dist/
     Release,
     /// PyInstaller and Nuitka freezes of the host wheel
     Freeze,
@@ -173,6 +174,13 @@ pub struct Publish {
     /// Run every check and say what would be uploaded; upload nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Upload each file's PEP 740 `<file>.publish.attestation` too (`twine upload
+    /// --attestations`); refuse to start when any file lacks a valid one.
+    #[arg(long)]
+    pub attestations: bool,
+    /// Go on when dist/ lacks a configured target's wheel or the sdist (saying what is missing).
+    #[arg(long)]
+    pub allow_partial: bool,
     /// The release directory.
     #[arg(long, value_name = "DIR", default_value = "dist")]
     pub dist: PathBuf,
@@ -184,10 +192,21 @@ pub struct GithubRelease {
     /// The release tag; must be `v` + the workspace version.
     #[arg(long, value_name = "vX.Y.Z")]
     pub tag: String,
-    /// Print the assets, notes and `gh` commands; call nothing.
+    /// Print the assets, notes and `gh` commands (and write the SBOM assets); call nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Go on when dist/ lacks a configured target's wheel or the sdist (saying what is missing).
+    #[arg(long)]
+    pub allow_partial: bool,
     /// The release directory.
+    #[arg(long, value_name = "DIR", default_value = "dist")]
+    pub dist: PathBuf,
+}
+
+/// Rebuild every file of a release the way its manifest records and compare with its SHA256SUMS.
+#[derive(Debug, clap::Args)]
+pub struct VerifyRelease {
+    /// The release directory (only read; the rebuild goes to target/verify-release/).
     #[arg(long, value_name = "DIR", default_value = "dist")]
     pub dist: PathBuf,
 }

@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::flags;
 use crate::release_assets::Inventory;
 use crate::util::{human_size, shell_quote};
+use crate::verify_release::{members, Container};
 use crate::wheel::{Arch, PlatformTag};
 
 /// What GitHub already holds for the tag (a rerun resumes a draft, never touches a release).
@@ -27,21 +28,23 @@ impl flags::GithubRelease {
     pub fn run(self, sh: &Shell, cfg: &Config) -> Result<()> {
         let version = cfg.version.to_string();
         check_tag(&self.tag, &version)?;
-        let inventory = crate::release_gate::open(&self.dist, cfg)?;
+        let inventory = crate::release_gate::open(&self.dist, cfg, self.allow_partial)?;
         let notes = render_notes(&version, &inventory);
         let notes_file = crate::project_root()
             .join("target/github-release")
             .join(format!("notes-{}.md", self.tag));
         crate::atomic::write(&notes_file, notes.as_bytes())?;
         let title = format!("mcp-sidecar {version}");
-        let assets: Vec<PathBuf> = inventory.assets.iter().map(|a| a.path.clone()).collect();
+        let mut assets: Vec<PathBuf> = inventory.assets.iter().map(|a| a.path.clone()).collect();
+        // Written in the dry run too: the workflow attests them before the real run uploads them.
+        assets.extend(write_sboms(
+            &inventory,
+            &crate::project_root().join(SBOM_DIR),
+        )?);
 
         if self.dry_run {
             let commands = gh_commands(&self.tag, &title, &notes_file, &assets, Existing::Absent)?;
-            print!(
-                "{}",
-                render_plan(&self.tag, &inventory.assets, &notes, &commands)
-            );
+            print!("{}", render_plan(&self.tag, &assets, &notes, &commands));
             return Ok(());
         }
         let existing = existing_release(sh, &self.tag)?;
@@ -54,6 +57,62 @@ impl flags::GithubRelease {
         eprintln!("==> released {} with {} assets", self.tag, assets.len());
         Ok(())
     }
+}
+
+/// The PEP 770 SBOMs inside a wheel: `<dist-info>/sboms/*.cdx.json`, name and bytes.
+fn wheel_sboms(wheel: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut found = Vec::new();
+    for member in members(Container::Zip, wheel)? {
+        let mut parts = member.name.split('/');
+        let in_sboms = matches!(
+            (parts.next(), parts.next(), parts.next(), parts.next()),
+            (Some(top), Some("sboms"), Some(name), None)
+                if top.ends_with(".dist-info") && name.ends_with(".cdx.json")
+        );
+        if in_sboms {
+            let bytes = member
+                .bytes
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("reading {}", member.name))?;
+            found.push((member.name, bytes));
+        }
+    }
+    if found.is_empty() {
+        bail!("no <dist-info>/sboms/*.cdx.json inside");
+    }
+    Ok(found)
+}
+
+/// Where each wheel's SBOM becomes a release asset of its own (`<wheel stem>.cdx.json`).
+pub const SBOM_DIR: &str = "target/github-release/sboms";
+
+/// Each wheel's PEP 770 SBOM, taken out of the wheel into `dir` (emptied first), as
+/// `<wheel stem>.cdx.json`, or `<wheel stem>.<sbom name>` when a wheel carries several.
+pub fn write_sboms(inventory: &Inventory, dir: &Path) -> Result<Vec<PathBuf>> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("emptying {}", dir.display()))?;
+    }
+    let mut written = Vec::new();
+    for asset in inventory.distributions() {
+        let ArtifactKind::Wheel(_) = &asset.kind else {
+            continue;
+        };
+        let name = asset.name();
+        let bytes = std::fs::read(&asset.path).with_context(|| format!("reading {name}"))?;
+        let sboms = wheel_sboms(&bytes).with_context(|| format!("{name}: no SBOM to release"))?;
+        let stem = name.trim_end_matches(".whl");
+        let several = sboms.len() > 1;
+        for (member, bytes) in sboms {
+            let file = match member.rsplit('/').next() {
+                Some(sbom) if several => format!("{stem}.{sbom}"),
+                _ => format!("{stem}.cdx.json"),
+            };
+            let path = dir.join(file);
+            crate::atomic::write(&path, &bytes)?;
+            written.push(path);
+        }
+    }
+    Ok(written)
 }
 
 /// The tag must name the workspace version exactly (`v0.1.0` for 0.1.0).
@@ -244,17 +303,13 @@ fn platform_label(asset: &Artifact) -> String {
 }
 
 /// What `--dry-run` prints: the assets, the notes and the exact `gh` commands.
-pub fn render_plan(
-    tag: &str,
-    assets: &[Artifact],
-    notes: &str,
-    commands: &[Vec<String>],
-) -> String {
+pub fn render_plan(tag: &str, assets: &[PathBuf], notes: &str, commands: &[Vec<String>]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "GitHub Release {tag} (dry run: gh is not called)\n");
     let _ = writeln!(out, "assets ({}):", assets.len());
     for asset in assets {
-        let _ = writeln!(out, "  {}", asset.name());
+        let name = asset.file_name().unwrap_or(asset.as_os_str());
+        let _ = writeln!(out, "  {}", name.to_string_lossy());
     }
     let _ = writeln!(out, "\nnotes:\n{notes}");
     let _ = writeln!(out, "commands:");
@@ -268,7 +323,7 @@ pub fn render_plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::release_assets::fixture::{fake_dist, scratch};
+    use crate::release_assets::fixture::fake_inventory;
 
     fn argv(words: &[&str]) -> Vec<String> {
         strings(words)
@@ -352,10 +407,7 @@ mod tests {
 
     #[test]
     fn notes_carry_version_platforms_and_every_checksum() {
-        let dir = scratch("notes");
-        fake_dist(&dir, "2.0.0");
-        let inventory =
-            Inventory::load(&dir, &crate::wheel::Version::parse("2.0.0").unwrap()).unwrap();
+        let inventory = fake_inventory("notes", "2.0.0");
         let notes = render_notes("2.0.0", &inventory);
         assert!(notes.starts_with("# mcp-sidecar 2.0.0\n"), "{notes}");
         assert!(notes.contains("pip install mcp-sidecar==2.0.0"));
@@ -385,14 +437,11 @@ mod tests {
 
     #[test]
     fn the_dry_run_plan_lists_exactly_the_assets() {
-        let dir = scratch("plan");
-        fake_dist(&dir, "2.0.0");
-        let inventory =
-            Inventory::load(&dir, &crate::wheel::Version::parse("2.0.0").unwrap()).unwrap();
+        let inventory = fake_inventory("plan", "2.0.0");
         let paths: Vec<PathBuf> = inventory.assets.iter().map(|a| a.path.clone()).collect();
         let commands =
             gh_commands("v2.0.0", "t", Path::new("n.md"), &paths, Existing::Absent).unwrap();
-        let plan = render_plan("v2.0.0", &inventory.assets, "NOTES", &commands);
+        let plan = render_plan("v2.0.0", &paths, "NOTES", &commands);
         let listed: Vec<&str> = plan
             .lines()
             .skip_while(|l| !l.starts_with("assets ("))

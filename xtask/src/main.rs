@@ -25,6 +25,7 @@ mod test;
 mod tidy;
 mod toolchain;
 mod util;
+mod verify_release;
 mod wheel;
 
 use std::path::{Path, PathBuf};
@@ -54,6 +55,8 @@ fn main() -> ExitCode {
             flags::Cmd::Publish(cmd) => cmd.run(&sh, &cfg).map(ok),
             flags::Cmd::GithubRelease(cmd) => cmd.run(&sh, &cfg).map(ok),
             flags::Cmd::FreezeCheck(cmd) => cmd.run(&sh, &cfg).map(ok),
+            // 1: a file did not rebuild byte for byte; 2: could not verify at all.
+            flags::Cmd::VerifyRelease(cmd) => cmd.run(&sh, &cfg),
         }
     })();
     match result {

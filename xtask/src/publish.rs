@@ -8,6 +8,7 @@
 //! is asked first (`scripts/index_files.py`): identical files are skipped, different ones refused.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -18,6 +19,8 @@ use crate::config::Config;
 use crate::flags;
 use crate::python_env::{Venv, NEWEST};
 use crate::release_assets::Inventory;
+
+pub mod attestation;
 
 /// Pinned: the refusal rules and trusted-publishing support are twine's, so they must not drift.
 pub const TWINE: &str = "twine==7.0.0";
@@ -60,8 +63,12 @@ impl flags::Publish {
         } else {
             Some(credentials?)
         };
-        let inventory = crate::release_gate::open(&self.dist, cfg)?;
+        let inventory = crate::release_gate::open(&self.dist, cfg, self.allow_partial)?;
         let files: Vec<PathBuf> = inventory.distributions().map(|a| a.path.clone()).collect();
+        // Before any tool runs: a missing or mismatched attestation is a refusal, not an upload.
+        if self.attestations {
+            attestation::require(&signed_files(&inventory))?;
+        }
         let venv = Venv::ensure(sh, "release-tools", NEWEST, &[TWINE])?;
         let twine = venv.bin("twine");
         let args = &files;
@@ -98,26 +105,61 @@ impl flags::Publish {
             eprintln!("==> nothing to upload: every file is already on the index");
             return Ok(());
         }
-        twine_upload(sh, &twine, url, &upload)?;
+        twine_upload(sh, &twine, url, &upload, self.attestations)?;
         eprintln!("==> published {} files to {url}", upload.len());
         Ok(())
     }
 }
 
-/// `twine upload` with credentials from the environment alone.
-fn twine_upload(sh: &Shell, twine: &Path, url: &str, files: &[PathBuf]) -> Result<()> {
+/// Each distribution with the sha256 SHA256SUMS records for it.
+fn signed_files(inventory: &Inventory) -> Vec<(&crate::artifact::Artifact, &str)> {
+    inventory
+        .distributions()
+        .map(|a| (a, inventory.sums.get(&a.name()).map_or("", String::as_str)))
+        .collect()
+}
+
+/// `twine upload` with credentials from the environment alone; with `attestations`, twine sends
+/// each file's `<file>.publish.attestation` along (PEP 740).
+fn twine_upload(
+    sh: &Shell,
+    twine: &Path,
+    url: &str,
+    files: &[PathBuf],
+    attestations: bool,
+) -> Result<()> {
     // An empty config file and a null keyring: no credential source but the environment.
     let config = crate::project_root().join("target/release-tools/empty.pypirc");
     crate::atomic::write(&config, b"")?;
     let _keyring = sh.push_env("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring");
+    let args = upload_args(url, &config, files, attestations);
+    cmd!(sh, "{twine} upload {args...}")
+        .run()
+        .with_context(|| format!("twine upload to {url}"))
+}
+
+/// `twine upload`'s arguments; with `attestations`, each file's attestation rides along.
+fn upload_args(url: &str, config: &Path, files: &[PathBuf], attestations: bool) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec!["--non-interactive".into()];
     // twine accepts --skip-existing only for PyPI; there it closes the race with a parallel upload.
-    let skip = is_pypi(url).then_some("--skip-existing");
-    cmd!(
-        sh,
-        "{twine} upload --non-interactive {skip...} --disable-progress-bar --config-file {config} --repository-url {url} {files...}"
-    )
-    .run()
-    .with_context(|| format!("twine upload to {url}"))
+    if is_pypi(url) {
+        args.push("--skip-existing".into());
+    }
+    if attestations {
+        args.push("--attestations".into());
+    }
+    args.extend(["--disable-progress-bar", "--config-file"].map(OsString::from));
+    args.push(config.into());
+    args.extend(["--repository-url", url].map(OsString::from));
+    args.extend(files.iter().map(|f| f.clone().into_os_string()));
+    if attestations {
+        args.extend(
+            files
+                .iter()
+                .map(|f| attestation::path_of(f).into_os_string()),
+        );
+    }
+    args
 }
 
 /// PyPI's simple API for PyPI and TestPyPI; pypiserver's layout (`<root>/simple/`) otherwise.
@@ -294,7 +336,7 @@ pub fn render_dry_run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::release_assets::fixture::{fake_dist, scratch};
+    use crate::release_assets::fixture::fake_inventory;
 
     const SECRET: &str = "pypi-AgEIcHlwaS5vcmc-s3cret";
 
@@ -359,10 +401,7 @@ mod tests {
             "{:#}",
             detect_credentials("http://127.0.0.1:1/", &env_with(&["TWINE_PASSWORD"])).unwrap_err()
         ));
-        let dir = scratch("publish-dry-run");
-        fake_dist(&dir, "3.0.0");
-        let inventory =
-            Inventory::load(&dir, &crate::wheel::Version::parse("3.0.0").unwrap()).unwrap();
+        let inventory = fake_inventory("publish-dry-run", "3.0.0");
         for creds in [
             Some(Credentials::Environment),
             Some(Credentials::TrustedPublishing),
@@ -383,10 +422,7 @@ mod tests {
 
     #[test]
     fn the_dry_run_names_every_distribution_and_its_fate() {
-        let dir = scratch("publish-list");
-        fake_dist(&dir, "3.0.0");
-        let inventory =
-            Inventory::load(&dir, &crate::wheel::Version::parse("3.0.0").unwrap()).unwrap();
+        let inventory = fake_inventory("publish-list", "3.0.0");
         let sdist = "mcp_sidecar-3.0.0.tar.gz".to_string();
         let on_index: BTreeMap<String, OnIndex> = [(sdist.clone(), OnIndex::Same)].into();
         let text = render_dry_run(PYPI_UPLOAD_URL, &inventory, &on_index, None);
@@ -411,10 +447,7 @@ mod tests {
 
     #[test]
     fn skip_identical_refuse_different() {
-        let dir = scratch("publish-skip");
-        fake_dist(&dir, "3.0.0");
-        let inventory =
-            Inventory::load(&dir, &crate::wheel::Version::parse("3.0.0").unwrap()).unwrap();
+        let inventory = fake_inventory("publish-skip", "3.0.0");
         let win = "mcp_sidecar-3.0.0-py3-none-win_amd64.whl".to_string();
         let same: BTreeMap<String, OnIndex> = [(win.clone(), OnIndex::Same)].into();
         let upload = files_to_upload(&inventory, &same, "u").unwrap();
@@ -425,6 +458,36 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("refusing") && err.contains(&win), "{err}");
+    }
+
+    #[test]
+    fn attestations_reach_twine_only_when_asked() {
+        let files = [
+            PathBuf::from("d/a-1.tar.gz"),
+            PathBuf::from("d/a-1-py3-none-any.whl"),
+        ];
+        let config = Path::new("empty.pypirc");
+        let plain = upload_args("http://127.0.0.1:1/", config, &files, false);
+        assert!(
+            !plain
+                .iter()
+                .any(|a| a.to_string_lossy().contains("attestation")),
+            "{plain:?}"
+        );
+        let signed = upload_args(PYPI_UPLOAD_URL, config, &files, true);
+        for wanted in [
+            "--attestations",
+            "--skip-existing",
+            "d/a-1.tar.gz.publish.attestation",
+        ] {
+            assert!(
+                signed.iter().any(|a| a == wanted),
+                "{wanted} not in {signed:?}"
+            );
+        }
+        assert!(signed
+            .iter()
+            .any(|a| a == "d/a-1-py3-none-any.whl.publish.attestation"));
     }
 
     #[test]

@@ -98,8 +98,9 @@ impl Inventory {
             .iter()
             .filter(|a| matches!(a.kind, ArtifactKind::Sdist(_)))
             .count();
+        // None is a partial release: the gate names it (and `--allow-partial` lets it through).
         ensure!(
-            sdists == 1,
+            sdists <= 1,
             "expected one sdist in {}, found {sdists}",
             self.dir.display()
         );
@@ -277,6 +278,21 @@ pub mod fixture {
         write_index(dir, version, None, vec![entry]);
     }
 
+    /// `fake_dist` in a fresh scratch folder, loaded.
+    pub fn fake_inventory(name: &str, version: &str) -> super::Inventory {
+        let dir = scratch(name);
+        fake_dist(&dir, version);
+        super::Inventory::load(&dir, &v(version)).unwrap()
+    }
+
+    /// Removes `file` from a fake dist and from its SHA256SUMS and manifest (a partial release).
+    pub fn drop_file(dir: &Path, file: &str) {
+        std::fs::remove_file(dir.join(file)).unwrap();
+        let manifest = checksums::read_manifest(dir).unwrap().unwrap();
+        let kept = manifest.artifacts.into_iter().filter(|a| a.file() != file);
+        write_index(dir, &manifest.version.to_string(), None, kept.collect());
+    }
+
     /// Four wheels, an sdist, SHA256SUMS and a manifest, all agreeing on `version`.
     pub fn fake_dist(dir: &Path, version: &str) {
         let mut artifacts: Vec<ManifestEntry> = WHEELS
@@ -312,45 +328,31 @@ mod tests {
         assert_eq!(inv.sums.len(), 5);
     }
 
+    /// Why `Inventory::load` refuses a fake dist of 1.2.3 after `spoil`, loaded as `version`.
+    fn refusal(name: &str, version: &str, spoil: impl FnOnce(&Path)) -> String {
+        let dir = scratch(name);
+        fake_dist(&dir, "1.2.3");
+        spoil(&dir);
+        Inventory::load(&dir, &v(version)).unwrap_err().to_string()
+    }
+
     #[test]
     fn strays_and_inconsistencies_are_refused() {
-        let stray = scratch("stray");
-        fake_dist(&stray, "1.2.3");
-        std::fs::write(stray.join("notes.txt"), b"x").unwrap();
-        let err = Inventory::load(&stray, &v("1.2.3"))
-            .unwrap_err()
-            .to_string();
+        let err = refusal("stray", "1.2.3", |d| {
+            std::fs::write(d.join("notes.txt"), b"x").unwrap()
+        });
         assert!(err.contains("unexpected file notes.txt"), "{err}");
-
-        let tampered = scratch("tampered");
-        fake_dist(&tampered, "1.2.3");
-        std::fs::write(
-            tampered.join("mcp_sidecar-1.2.3-py3-none-win_amd64.whl"),
-            b"changed",
-        )
-        .unwrap();
-        let err = Inventory::load(&tampered, &v("1.2.3"))
-            .unwrap_err()
-            .to_string();
+        let win = "mcp_sidecar-1.2.3-py3-none-win_amd64.whl";
+        let err = refusal("tampered", "1.2.3", |d| {
+            std::fs::write(d.join(win), b"changed").unwrap()
+        });
         assert!(err.contains("win_amd64.whl has sha256"), "{err}");
-
-        let other = scratch("version");
-        fake_dist(&other, "1.2.3");
-        let err = Inventory::load(&other, &v("1.2.4"))
-            .unwrap_err()
-            .to_string();
+        let err = refusal("version", "1.2.4", |_| {});
         assert!(err.contains("is not version 1.2.4"), "{err}");
-
-        let unlisted = scratch("unlisted");
-        fake_dist(&unlisted, "1.2.3");
-        std::fs::write(
-            unlisted.join("mcp_sidecar-1.2.3-py3-none-win_arm64.whl"),
-            b"new",
-        )
-        .unwrap();
-        let err = Inventory::load(&unlisted, &v("1.2.3"))
-            .unwrap_err()
-            .to_string();
+        let arm = "mcp_sidecar-1.2.3-py3-none-win_arm64.whl";
+        let err = refusal("unlisted", "1.2.3", |d| {
+            std::fs::write(d.join(arm), b"new").unwrap()
+        });
         assert!(err.contains("SHA256SUMS lists"), "{err}");
     }
 

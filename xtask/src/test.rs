@@ -50,7 +50,7 @@ fn suite_fn(suite: Suite) -> SuiteFn {
         // dist/), our check and twine/check-wheel-contents/auditwheel agree on it.
         Suite::Check => check::run,
         // Offline workflow checks: fast and independent of dist/, so CI runs them on their own.
-        Suite::Workflows => |sh, _| release::run_workflows(sh),
+        Suite::Workflows => release::run_workflows,
         Suite::Release => release::run,
         Suite::Freeze => freeze::run,
     }

@@ -78,17 +78,17 @@ pub fn ensure_zig(sh: &Shell) -> Result<ZigTools> {
     }
     let venv = tools_venv(sh, "zig")?;
     let python = venv.python();
-    let have_zig = cmd!(sh, "{python} -m ziglang version")
-        .quiet()
-        .ignore_stderr()
-        .read()
-        .is_ok_and(|v| ZIGLANG.ends_with(v.trim()));
     let czb = venv.bin("cargo-zigbuild");
-    let have_czb = cmd!(sh, "{czb} --version")
-        .quiet()
-        .ignore_stderr()
-        .read()
-        .is_ok_and(|v| CARGO_ZIGBUILD.ends_with(v.trim().trim_start_matches("cargo-zigbuild ")));
+    let installed = || -> (Option<String>, Option<String>) {
+        let zig = version_of(cmd!(sh, "{python} -m ziglang version").ignore_stderr()).ok();
+        let czb = version_of(cmd!(sh, "{czb} --version").ignore_stderr()).ok();
+        (zig, czb)
+    };
+    let (mut zig_version, mut czb_version) = installed();
+    let have_zig = zig_version.as_deref().is_some_and(|v| ZIGLANG.ends_with(v));
+    let have_czb = czb_version
+        .as_deref()
+        .is_some_and(|v| CARGO_ZIGBUILD.ends_with(v.trim_start_matches("cargo-zigbuild ")));
     if have_zig && have_czb {
         eprintln!(
             "==> zig: {ZIGLANG} and {CARGO_ZIGBUILD} from {}",
@@ -100,10 +100,12 @@ pub fn ensure_zig(sh: &Shell) -> Result<ZigTools> {
             venv.dir.display()
         );
         venv.pip_install(sh, &[ZIGLANG, CARGO_ZIGBUILD])?;
+        (zig_version, czb_version) = installed();
     }
     Ok(ZigTools {
-        zig_version: version_of(cmd!(sh, "{python} -m ziglang version"))?,
-        cargo_zigbuild_version: version_of(cmd!(sh, "{czb} --version"))?,
+        zig_version: zig_version.context("the installed zig prints no version")?,
+        cargo_zigbuild_version: czb_version
+            .context("the installed cargo-zigbuild prints no version")?,
         cargo_zigbuild: czb,
         ziglang_python: Some(python),
     })

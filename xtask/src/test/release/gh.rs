@@ -1,13 +1,14 @@
 //! `cargo xtask github-release` against a fake `gh` first on PATH that keeps releases in a folder
 //! and answers with gh's exit statuses and JSON (the real one cannot reach GitHub here): the dry
-//! run, the draft → upload → publish order, resuming a draft, refusing a published release, a
-//! logged-out gh and a tag that is not the workspace version.
+//! run, the draft → upload → publish order (every file plus each wheel's SBOM), resuming a
+//! draft, refusing a published release, a logged-out gh, a tag that is not the workspace
+//! version, and a partial release (refused, or announced with `--allow-partial`).
 
 use std::path::Path;
 
 use anyhow::{ensure, Context, Result};
 
-use super::{dist_dir, output, scratch, text, xtask};
+use super::{dist_dir, output, partial_copy, scratch, text, wheel_of, xtask};
 use crate::config::Config;
 use crate::release_assets::Inventory;
 
@@ -69,7 +70,13 @@ pub fn run(cfg: &Config) -> Result<()> {
     let dist = dist_dir();
     let inventory = Inventory::load(&dist, version)
         .context("dist/ is not a complete release; run the dist suite (cargo xtask dist) first")?;
-    let names: Vec<String> = inventory.assets.iter().map(|a| a.name()).collect();
+    let mut names: Vec<String> = inventory.assets.iter().map(|a| a.name()).collect();
+    let sboms: Vec<String> = inventory
+        .distributions()
+        .filter(|a| a.kind.wheel().is_some())
+        .map(|a| format!("{}.cdx.json", a.name().trim_end_matches(".whl")))
+        .collect();
+    names.extend(sboms.iter().cloned());
     let tag = format!("v{version}");
     let work = scratch("gh")?;
     let bin = work.join("bin");
@@ -80,9 +87,9 @@ pub fn run(cfg: &Config) -> Result<()> {
     let path = std::env::join_paths(std::iter::once(bin.clone()).chain(std::env::split_paths(
         &std::env::var_os("PATH").unwrap_or_default(),
     )))?;
-    let dist_arg = dist.display().to_string();
-    // Runs github-release against GitHub holding `before` for the tag (its isDraft, if any).
-    let release = |extra: &[&str], before: Gh| -> Result<std::process::Output> {
+    // Runs github-release over `dist` against GitHub holding `before` for the tag (its isDraft).
+    let release_of = |dist: &Path, extra: &[&str], before: Gh| -> Result<std::process::Output> {
+        let dist_arg = dist.display().to_string();
         let mut args = vec!["github-release", "--dist", dist_arg.as_str()];
         args.extend_from_slice(extra);
         let mut command = xtask(&args)?;
@@ -106,6 +113,7 @@ pub fn run(cfg: &Config) -> Result<()> {
         }
         output(&mut command)
     };
+    let release = |extra: &[&str], before: Gh| release_of(&dist, extra, before);
     let draft_after = || read(&state.join(&tag)).trim().to_string();
 
     // Dry run: the exact files, notes with every checksum, and gh never called.
@@ -189,8 +197,16 @@ pub fn run(cfg: &Config) -> Result<()> {
         .collect();
     ensure!(
         uploaded == names,
-        "uploaded {uploaded:?}, dist/ holds {names:?}"
+        "uploaded {uploaded:?}, expected dist/ and the SBOMs: {names:?}"
     );
+    for (sbom, path) in sboms.iter().zip(&upload[3 + inventory.assets.len()..]) {
+        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path)?)
+            .with_context(|| format!("the uploaded SBOM {sbom} is not JSON"))?;
+        ensure!(
+            json["bomFormat"] == "CycloneDX",
+            "the uploaded {sbom} is not a CycloneDX SBOM"
+        );
+    }
 
     // A draft left by an interrupted run is resumed, not created twice.
     let out = release(&["--tag", &tag], Gh::Draft)?;
@@ -246,8 +262,39 @@ pub fn run(cfg: &Config) -> Result<()> {
         "a mismatched tag still called gh:\n{}",
         read(&log)
     );
+    // A partial release is refused before gh is called, unless --allow-partial.
+    let (wheel, target) = wheel_of(&dist, cfg)?;
+    let partial = partial_copy(&dist, &work.join("dist-partial"), &wheel)?;
+    let missing = format!("the wheel for {target}");
+    let out = release_of(&partial, &["--tag", &tag], Gh::Absent)?;
+    ensure!(
+        !out.status.success()
+            && text(&out).contains("partial release")
+            && text(&out).contains(&missing),
+        "a release lacking {target} was not refused by name:\n{}",
+        text(&out)
+    );
+    ensure!(
+        !log.exists(),
+        "a partial release still called gh:\n{}",
+        read(&log)
+    );
+    let out = release_of(&partial, &["--tag", &tag, "--allow-partial"], Gh::Absent)?;
+    ensure!(
+        out.status.success() && text(&out).contains(&missing),
+        "--allow-partial did not go on saying {missing}:\n{}",
+        text(&out)
+    );
+    let uploaded = calls(&log)?
+        .iter()
+        .find(|c| c[1] == "upload")
+        .map_or(0, Vec::len);
+    ensure!(
+        uploaded == 3 + names.len() - 2 + 1,
+        "--allow-partial uploaded {uploaded} words, expected every asset but {wheel} and its SBOM"
+    );
     eprintln!(
-        "github-release: dry run, create/upload/publish order, resume, logged out and refusals ok"
+        "github-release: dry run, create/upload/publish with SBOMs, resume, logged out, refusals and partial ok"
     );
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! `cargo xtask publish` end to end against a real index: pypiserver on 127.0.0.1 with upload
-//! authentication. A corrupted release is refused with the index untouched; a good one lands;
-//! a second publish is a no-op; pip installs it into a fresh venv and the installed package
-//! runs start → tools/call → stop.
+//! authentication. A corrupted or partial release, or `--attestations` with one file unsigned,
+//! is refused with the index untouched; a good one lands; a second publish is a no-op; pip
+//! installs it into a fresh venv and the installed package runs start → tools/call → stop.
+//! Then `--attestations` with every file signed uploads them to a second, empty index.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -12,8 +13,12 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, ensure, Context, Result};
 use xshell::{cmd, Shell};
 
-use super::{dist_dir, file_names, output, scratch, text, xtask};
+use super::{
+    copy_release, dist_dir, file_names, output, partial_copy, rewrite_sum, scratch, text, wheel_of,
+    xtask,
+};
 use crate::config::Config;
+use crate::publish::attestation;
 use crate::python_env::{Venv, NEWEST};
 use crate::release_assets::{self, Inventory, SUMS};
 
@@ -35,14 +40,18 @@ pub fn run(sh: &Shell, cfg: &Config) -> Result<()> {
     std::fs::create_dir_all(&packages)?;
     let server = Server::start(&venv, &packages, &htpasswd, &work)?;
     let url = format!("http://127.0.0.1:{}/", server.port);
-    let publish = |dir: &Path| -> Result<std::process::Output> {
+    let publish_to = |url: &str, dir: &Path, extra: &[&str]| -> Result<std::process::Output> {
         let dir = dir.display().to_string();
-        let mut command = xtask(&["publish", "--repository-url", &url, "--dist", &dir])?;
+        let mut args = vec!["publish", "--repository-url", url, "--dist", &dir];
+        args.extend_from_slice(extra);
+        let mut command = xtask(&args)?;
         command
             .env("TWINE_USERNAME", USER)
             .env("TWINE_PASSWORD", &password);
         output(&mut command)
     };
+    let publish = |dir: &Path| publish_to(&url, dir, &[]);
+    let (wheel, target) = wheel_of(&dist, cfg)?;
 
     // Refusals first, while the index is empty: nothing of a bad release may land.
     let cases = [
@@ -57,10 +66,33 @@ pub fn run(sh: &Shell, cfg: &Config) -> Result<()> {
             "but SHA256SUMS says",
         ),
     ];
-    for (case, fix_sums, reason) in cases {
-        let bad = corrupted_copy(&dist, &work.join("dist-corrupt"), fix_sums)?;
+    let partial = partial_copy(&dist, &work.join("dist-partial"), &wheel)?;
+    let unsigned = signed_copy(&dist, &work.join("dist-unsigned"), Some(&wheel))?;
+    let missing_target = format!("the wheel for {target}");
+    let missing_attestation = format!("{wheel}: no {wheel}{}", attestation::SUFFIX);
+    let refusals: [(&str, &Path, &[&str], &str); 2] = [
+        ("a release lacking a target", &partial, &[], &missing_target),
+        (
+            "an unsigned file with --attestations",
+            &unsigned,
+            &["--attestations"],
+            &missing_attestation,
+        ),
+    ];
+    let corrupted = cases
+        .iter()
+        .map(|&(case, fix_sums, reason)| {
+            let dir = work.join(format!("dist-corrupt-{fix_sums}"));
+            Ok((case, corrupted_copy(&dist, &dir, fix_sums)?, reason))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let refusals = corrupted
+        .iter()
+        .map(|(case, dir, reason)| (*case, dir.as_path(), &[][..], *reason))
+        .chain(refusals);
+    for (case, bad, extra, reason) in refusals {
         let before = server.listing(&password)?;
-        let out = publish(&bad)?;
+        let out = publish_to(&url, bad, extra)?;
         ensure!(
             !out.status.success(),
             "publish accepted {case}:\n{}",
@@ -124,10 +156,49 @@ pub fn run(sh: &Shell, cfg: &Config) -> Result<()> {
         "second publish rewrote files on the index"
     );
 
+    // --allow-partial goes on, saying what is missing (a dry run: the index already has it all).
+    let out = publish_to(&url, &partial, &["--allow-partial", "--dry-run"])?;
+    ensure!(
+        out.status.success()
+            && text(&out).contains("partial release")
+            && text(&out).contains(&missing_target),
+        "publish --allow-partial did not go on naming {missing_target}:\n{}",
+        text(&out)
+    );
+
     install_and_round_trip(sh, &work, &url, &password, &version.to_string())?;
     drop(server);
-    eprintln!("publish: refusals, upload, skip-existing, install and round trip ok");
+
+    // Every file signed: twine gets --attestations and the files land on a fresh index.
+    let signed = signed_copy(&dist, &work.join("dist-signed"), None)?;
+    let attested_packages = work.join("packages-attested");
+    std::fs::create_dir_all(&attested_packages)?;
+    let attested = Server::start(&venv, &attested_packages, &htpasswd, &work)?;
+    let attested_url = format!("http://127.0.0.1:{}/", attested.port);
+    let out = publish_to(&attested_url, &signed, &["--attestations"])?;
+    ensure!(
+        out.status.success(),
+        "publish --attestations failed:\n{}",
+        text(&out)
+    );
+    ensure!(
+        text(&out).contains("--attestations") && file_names(&attested_packages)? == expected,
+        "publish --attestations did not run twine with --attestations or did not land {expected:?}:\n{}",
+        text(&out)
+    );
+    eprintln!("publish: refusals (corrupt, partial, unsigned), upload, skip-existing, install, round trip, attestations ok");
     Ok(())
+}
+
+/// A copy of the release with a PEP 740-shaped attestation next to every file but `except`.
+fn signed_copy(dist: &Path, to: &Path, except: Option<&str>) -> Result<PathBuf> {
+    let to = copy_release(dist, to)?;
+    let sums = release_assets::parse_sums(&std::fs::read_to_string(to.join(SUMS))?)?;
+    for (file, sha) in sums.iter().filter(|(f, _)| Some(f.as_str()) != except) {
+        let path = attestation::path_of(&to.join(file));
+        std::fs::write(path, attestation::unsigned_for_tests(file, sha))?;
+    }
+    Ok(to)
 }
 
 /// pypiserver, killed when dropped (also when the test fails half-way).
@@ -286,15 +357,8 @@ fn make_htpasswd(sh: &Shell, venv: &Venv, path: &Path, password: &str) -> Result
 /// A copy of dist/ with one wheel's bytes flipped mid-file. With `fix_sums` the checksums are
 /// recomputed (a wheel broken before assembly: `check` must catch it); without, they go stale.
 fn corrupted_copy(dist: &Path, to: &Path, fix_sums: bool) -> Result<PathBuf> {
-    if to.exists() {
-        std::fs::remove_dir_all(to)?;
-    }
-    std::fs::create_dir_all(to)?;
-    for name in file_names(dist)? {
-        std::fs::copy(dist.join(&name), to.join(&name))
-            .with_context(|| format!("copying {name}"))?;
-    }
-    let wheel = file_names(to)?
+    let to = copy_release(dist, to)?;
+    let wheel = file_names(&to)?
         .into_iter()
         .find(|n| n.ends_with(".whl"))
         .context("no wheel to corrupt")?;
@@ -307,21 +371,9 @@ fn corrupted_copy(dist: &Path, to: &Path, fix_sums: bool) -> Result<PathBuf> {
     }
     std::fs::write(&path, bytes)?;
     if fix_sums {
-        let sums = std::fs::read_to_string(to.join(SUMS))?;
-        let sha = release_assets::sha256_file(&path)?;
-        let fixed: String = sums
-            .lines()
-            .map(|l| {
-                if l.ends_with(&format!(" {wheel}")) {
-                    format!("{sha}  {wheel}\n")
-                } else {
-                    format!("{l}\n")
-                }
-            })
-            .collect();
-        std::fs::write(to.join(SUMS), fixed)?;
+        rewrite_sum(&to, &wheel)?;
     }
-    Ok(to.to_path_buf())
+    Ok(to)
 }
 
 fn mtimes(dir: &Path) -> Result<Vec<(String, std::time::SystemTime)>> {

@@ -15,13 +15,14 @@ use xshell::{cmd, Shell};
 
 use super::commands::{self, matrix_values};
 use super::{output, scratch, text, xtask};
+use crate::config::Config;
 use crate::python_env::{Venv, NEWEST};
 
 const CHECK_JSONSCHEMA: &str = "check-jsonschema==0.39.0";
 pub const CI: &str = ".github/workflows/ci.yml";
 pub const RELEASE: &str = ".github/workflows/release.yml";
 
-pub fn run(sh: &Shell) -> Result<()> {
+pub fn run(sh: &Shell, cfg: &Config) -> Result<()> {
     let mut packages = vec![CHECK_JSONSCHEMA];
     packages.extend(audit::PACKAGES);
     let venv = Venv::ensure(sh, "workflow-lint", NEWEST, &packages)?;
@@ -42,11 +43,10 @@ pub fn run(sh: &Shell) -> Result<()> {
     let docs: BTreeMap<String, Value> =
         serde_json::from_str(&json).context("reading the workflows as JSON")?;
     let plan = plan_json()?;
-    let targets = crate::config::Config::load()?.dist.targets;
     let readme = std::fs::read_to_string(crate::project_root().join("README.md"))
         .context("reading README.md")?;
     let suites = crate::test::suite_names();
-    let mut problems = all_problems(&docs, &plan, &targets, &suites);
+    let mut problems = all_problems(&docs, &plan, &cfg.dist.targets, &suites);
     for file in &files {
         let text = std::fs::read_to_string(crate::project_root().join(file))
             .with_context(|| format!("reading {file}"))?;
@@ -122,6 +122,7 @@ pub fn all_problems(
     problems.extend(audit::ci_step_problems(&docs[CI]));
     problems.extend(id_token_grants(docs));
     problems.extend(release_shape(&docs[RELEASE]));
+    problems.extend(attestation_steps(&docs[RELEASE]));
     let release_matrix = match release_matrix(&docs[RELEASE], plan, targets) {
         Ok(()) => Some(plan),
         Err(e) => {
@@ -261,6 +262,67 @@ fn release_shape(doc: &Value) -> Vec<String> {
             needs_transitively(doc, job, before),
             &format!("job {job} must run after {before}"),
         );
+    }
+    problems
+}
+
+/// The publish job signs (PEP 740) and uploads with `--attestations`; the github-release job
+/// writes the SBOM assets before the provenance step, which covers dist/ and them.
+fn attestation_steps(doc: &Value) -> Vec<String> {
+    let runs = |job: &str| -> Vec<String> {
+        doc.pointer(&format!("/jobs/{job}"))
+            .map(steps)
+            .into_iter()
+            .flatten()
+            .map(|s| {
+                s.get("run")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect()
+    };
+    let mut problems = Vec::new();
+    let publish = runs("publish");
+    let sign = publish
+        .iter()
+        .position(|r| r.contains("-m pypi_attestations sign"));
+    let upload = publish
+        .iter()
+        .position(|r| r.contains("cargo xtask publish") && r.contains("--attestations"));
+    if !matches!((sign, upload), (Some(s), Some(u)) if s < u) {
+        problems.push(format!(
+            "{RELEASE} job publish must run `python -m pypi_attestations sign`, then \
+             `cargo xtask publish --attestations`"
+        ));
+    }
+    let sboms = format!("{}/*", crate::github_release::SBOM_DIR);
+    let release_steps: Vec<&Value> = doc
+        .pointer("/jobs/github-release")
+        .map(steps)
+        .into_iter()
+        .flatten()
+        .collect();
+    let attest = release_steps.iter().position(|s| {
+        let uses = s.get("uses").and_then(Value::as_str).unwrap_or_default();
+        let subjects = s
+            .pointer("/with/subject-path")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let lines: Vec<&str> = subjects.lines().map(str::trim).collect();
+        uses.starts_with("actions/attest-build-provenance@")
+            && lines.contains(&"dist/*")
+            && lines.contains(&sboms.as_str())
+    });
+    let dry_run = release_steps.iter().position(|s| {
+        let run = s.get("run").and_then(Value::as_str).unwrap_or_default();
+        run.contains("cargo xtask github-release") && run.contains("--dry-run")
+    });
+    if !matches!((dry_run, attest), (Some(d), Some(a)) if d < a) {
+        problems.push(format!(
+            "{RELEASE} job github-release must write the SBOM assets (`github-release --dry-run`) \
+             before attest-build-provenance over `dist/*` and `{sboms}`"
+        ));
     }
     problems
 }

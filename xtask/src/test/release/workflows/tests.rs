@@ -69,12 +69,20 @@ fn release() -> Value {
                 "needs": ["assemble", "freeze"],
                 "environment": {"name": "pypi"},
                 "permissions": {"contents": "read", "id-token": "write"},
-                "steps": [{"run": "cargo xtask publish --dist dist"}],
+                "steps": [
+                    {"run": "python -m pypi_attestations sign dist/*.whl dist/*.tar.gz"},
+                    {"run": "cargo xtask publish --dist dist --attestations"},
+                ],
             },
             "github-release": {
                 "needs": "publish",
                 "permissions": {"contents": "write", "id-token": "write", "attestations": "write"},
-                "steps": [{"env": {"TAG": "${{ github.ref_name }}"}, "run": "cargo xtask github-release --tag \"$TAG\""}],
+                "steps": [
+                    {"env": {"TAG": "${{ github.ref_name }}"}, "run": "cargo xtask github-release --tag \"$TAG\" --dry-run"},
+                    {"uses": "actions/attest-build-provenance@a2bbfa25375fe432b6a289bc6b6cd05ecd0c4c32",
+                     "with": {"subject-path": "dist/*\ntarget/github-release/sboms/*\n"}},
+                    {"env": {"TAG": "${{ github.ref_name }}"}, "run": "cargo xtask github-release --tag \"$TAG\""},
+                ],
             },
         },
     })
@@ -195,6 +203,40 @@ fn release_shape() {
                 .remove("permissions");
         }),
         "job freeze must declare",
+    );
+}
+
+#[test]
+fn publish_signs_and_the_release_attests_every_asset() {
+    assert_caught(
+        problems_with(|_, r| {
+            r["jobs"]["publish"]["steps"]
+                .as_array_mut()
+                .unwrap()
+                .remove(0);
+        }),
+        "must run `python -m pypi_attestations sign`",
+    );
+    assert_caught(
+        problems_with(|_, r| {
+            r["jobs"]["publish"]["steps"][1]["run"] = "cargo xtask publish --dist dist".into()
+        }),
+        "then `cargo xtask publish --attestations`",
+    );
+    assert_caught(
+        problems_with(|_, r| {
+            r["jobs"]["github-release"]["steps"][1]["with"]["subject-path"] = "dist/*".into()
+        }),
+        "before attest-build-provenance",
+    );
+    assert_caught(
+        problems_with(|_, r| {
+            r["jobs"]["github-release"]["steps"]
+                .as_array_mut()
+                .unwrap()
+                .remove(0);
+        }),
+        "before attest-build-provenance",
     );
 }
 
