@@ -39,12 +39,12 @@ impl flags::Plan {
             return Ok(());
         }
         println!(
-            "{:<26} {:<15} {:<7} {:<44} artifact",
+            "{:<26} {:<17} {:<7} {:<44} artifact",
             "triple", "runner", "builder", "tag"
         );
         for e in &matrix.include {
             println!(
-                "{:<26} {:<15} {:<7} {:<44} {}",
+                "{:<26} {:<17} {:<7} {:<44} {}",
                 e.triple,
                 e.runner,
                 e.builder,
@@ -151,12 +151,19 @@ mod tests {
         ] {
             let e = row(triple);
             assert_eq!(
-                (e.runner.as_str(), e.build_triple.as_str(), e.tag.to_string()),
+                (
+                    e.runner.as_str(),
+                    e.build_triple.as_str(),
+                    e.tag.to_string()
+                ),
                 (runner, built, tag.to_string()),
                 "{triple}"
             );
         }
         let json = serde_json::to_value(&m).unwrap();
-        assert_eq!(json["include"].as_array().unwrap().len(), cfg.dist.targets.len());
+        assert_eq!(
+            json["include"].as_array().unwrap().len(),
+            cfg.dist.targets.len()
+        );
     }
 }

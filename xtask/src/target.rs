@@ -61,11 +61,17 @@ impl Triple {
             Some("aarch64") => Arch::Aarch64,
             _ => bail!("target `{triple}`: unsupported architecture (x86_64 and aarch64 are)"),
         };
-        let Some(&(_, os, msvc, musl)) = ENVIRONMENTS.iter().find(|(end, ..)| triple.ends_with(end))
+        let Some(&(_, os, msvc, musl)) =
+            ENVIRONMENTS.iter().find(|(end, ..)| triple.ends_with(end))
         else {
             bail!("target `{triple}` is not one this project packs (linux-gnu/musl, apple-darwin, windows-msvc/gnu/gnullvm)")
         };
-        Ok(Triple { arch, os, msvc, musl })
+        Ok(Triple {
+            arch,
+            os,
+            msvc,
+            musl,
+        })
     }
 }
 
@@ -364,7 +370,10 @@ mod tests {
             ("aarch64-unknown-linux-musl", "musllinux_1_2_aarch64"),
         ] {
             let m = by(triple);
-            assert_eq!((m.builder, m.cargo_target.as_str()), (BuilderKind::Zig, triple));
+            assert_eq!(
+                (m.builder, m.cargo_target.as_str()),
+                (BuilderKind::Zig, triple)
+            );
             assert_eq!(m.wheel.tags.platform.to_string(), tag);
             assert!(m.expectation.musl && m.expectation.max_glibc.is_none());
         }
