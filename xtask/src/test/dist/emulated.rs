@@ -38,12 +38,12 @@ pub fn run(ctx: &Ctx) -> Result<()> {
         (MUSL_X64_TAG, ""),
     ] {
         let exe = dir.join(format!("mcp-sidecar-{tag}"));
-        fs::write(&exe, native_binary(&fs::read(ctx.wheel_path(tag))?)?)?;
+        write_executable(&exe, native_binary(&fs::read(ctx.wheel_path(tag))?)?)?;
         let wrapper = dir.join(format!("run-{tag}.sh"));
         let exe_arg = shell_quote(&exe.to_string_lossy());
         write_executable(
             &wrapper,
-            &format!("#!/bin/sh\nexec {emulator} {exe_arg} \"$@\"\n"),
+            format!("#!/bin/sh\nexec {emulator} {exe_arg} \"$@\"\n"),
         )?;
         let version = cmd!(ctx.sh, "{wrapper} --version")
             .read()

@@ -148,8 +148,8 @@ fn write_runner(dir: &Path, wine: &Path, prefix: &Path) -> Result<PathBuf> {
     Ok(path)
 }
 
-pub(super) fn write_executable(path: &Path, script: &str) -> Result<()> {
-    fs::write(path, script)?;
+pub(super) fn write_executable(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
+    fs::write(path, contents)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
