@@ -7,14 +7,16 @@
 set -euo pipefail
 
 # mingw-w64: stub DLL for wine tests; wine64: runs the Windows sidecar; gh: github-release;
-# patchelf: Nuitka standalone builds.
-apt_packages=(mingw-w64 wine64 gh patchelf gcc libc6-dev)
+# patchelf: Nuitka standalone builds; qemu-user-static + libc6-arm64-cross: run the Linux aarch64
+# binaries (`qemu-aarch64-static -L /usr/aarch64-linux-gnu`).
+apt_packages=(mingw-w64 wine64 gh patchelf gcc libc6-dev qemu-user-static libc6-arm64-cross)
 # npm: installs Node 22 and the MCP conformance suite into target/ (any Node that brings npm will do).
 command -v npm >/dev/null || apt_packages+=(npm)
 # osslsigncode + openssl: Authenticode signing in dist and the throwaway certificates of its tests.
 apt_packages+=(osslsigncode openssl)
 rust_components=(rustfmt clippy)
-rust_targets=(x86_64-unknown-linux-gnu x86_64-apple-darwin aarch64-apple-darwin x86_64-pc-windows-gnu)
+rust_targets=(x86_64-unknown-linux-gnu x86_64-apple-darwin aarch64-apple-darwin x86_64-pc-windows-gnu
+    aarch64-unknown-linux-gnu x86_64-unknown-linux-musl aarch64-unknown-linux-musl aarch64-pc-windows-gnullvm)
 
 missing=()
 for pkg in "${apt_packages[@]}"; do

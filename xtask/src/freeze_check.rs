@@ -50,12 +50,7 @@ type Outputs = (PathBuf, Option<PathBuf>);
 
 /// What differs between the freezing tools; the steps around them are `Freeze`'s.
 trait Tool {
-    /// Names the tool's venv and work folders.
-    fn name(&self) -> &'static str;
-    /// The pinned pip requirement.
-    fn requirement(&self) -> &'static str;
-    /// What `mcp_sidecar.locate_binary()` must report inside this tool's freeze.
-    fn layout(&self, mode: FreezeMode) -> &'static str;
+    fn names(&self) -> &'static Names;
     /// Where the freeze in `work` puts the app (`exe`) and the sidecar (`native`, package-relative).
     fn outputs(&self, work: &Path, mode: FreezeMode, exe: &str, native: &Path) -> Outputs;
     /// Freezes `script` into `work.dir`.
@@ -67,6 +62,30 @@ trait Tool {
         python: &Path,
         script: &Path,
     ) -> Result<()>;
+}
+
+/// A tool's fixed names.
+struct Names {
+    /// Names the tool's venv and work folders.
+    name: &'static str,
+    /// The pinned pip requirement.
+    requirement: &'static str,
+    /// What `mcp_sidecar.locate_binary()` must report inside its onedir and onefile freezes.
+    layouts: [&'static str; 2],
+}
+
+impl dyn Tool {
+    fn name(&self) -> &'static str {
+        self.names().name
+    }
+
+    fn requirement(&self) -> &'static str {
+        self.names().requirement
+    }
+
+    fn layout(&self, mode: FreezeMode) -> &'static str {
+        self.names().layouts[usize::from(mode == FreezeMode::Onefile)]
+    }
 }
 
 fn tool(tool: FreezeTool) -> &'static dyn Tool {

@@ -47,12 +47,12 @@ impl flags::Plan {
             return Ok(());
         }
         println!(
-            "{:<26} {:<15} {:<15} {:<7} {:<44} artifact",
+            "{:<26} {:<17} {:<17} {:<7} {:<44} artifact",
             "triple", "built on", "tested on", "builder", "tag"
         );
         for e in &matrix.include {
             println!(
-                "{:<26} {:<15} {:<15} {:<7} {:<44} {}",
+                "{:<26} {:<17} {:<17} {:<7} {:<44} {}",
                 e.triple,
                 e.build_runner,
                 e.test_runner,
@@ -162,7 +162,47 @@ mod tests {
             m.include.len(),
             "artifact names must be unique"
         );
+        for (triple, runner, built, tag) in [
+            (
+                "aarch64-unknown-linux-gnu",
+                "ubuntu-24.04-arm",
+                "aarch64-unknown-linux-gnu",
+                "manylinux_2_17_aarch64.manylinux2014_aarch64",
+            ),
+            (
+                "x86_64-unknown-linux-musl",
+                "ubuntu-latest",
+                "x86_64-unknown-linux-musl",
+                "musllinux_1_2_x86_64",
+            ),
+            (
+                "aarch64-unknown-linux-musl",
+                "ubuntu-24.04-arm",
+                "aarch64-unknown-linux-musl",
+                "musllinux_1_2_aarch64",
+            ),
+            (
+                "aarch64-pc-windows-msvc",
+                "windows-11-arm",
+                "aarch64-pc-windows-msvc",
+                "win_arm64",
+            ),
+        ] {
+            let e = row(triple);
+            assert_eq!(
+                (
+                    e.runner.as_str(),
+                    e.build_triple.as_str(),
+                    e.tag.to_string()
+                ),
+                (runner, built, tag.to_string()),
+                "{triple}"
+            );
+        }
         let json = serde_json::to_value(&m).unwrap();
-        assert!(json["include"].as_array().unwrap().len() == 4);
+        assert_eq!(
+            json["include"].as_array().unwrap().len(),
+            cfg.dist.targets.len()
+        );
     }
 }

@@ -42,7 +42,19 @@ pub struct Triple {
     pub arch: Arch,
     pub os: Os,
     pub msvc: bool,
+    /// Linked against musl, statically (Rust's musl targets default to `+crt-static`).
+    pub musl: bool,
 }
+
+/// Triple endings this project packs: (ending, os, msvc, musl).
+const ENVIRONMENTS: [(&str, Os, bool, bool); 6] = [
+    ("-unknown-linux-gnu", Os::Linux, false, false),
+    ("-unknown-linux-musl", Os::Linux, false, true),
+    ("-apple-darwin", Os::Macos, false, false),
+    ("-pc-windows-msvc", Os::Windows, true, false),
+    ("-pc-windows-gnu", Os::Windows, false, false),
+    ("-pc-windows-gnullvm", Os::Windows, false, false),
+];
 
 impl Triple {
     pub fn parse(triple: &str) -> Result<Triple> {
@@ -51,18 +63,17 @@ impl Triple {
             Some("aarch64") => Arch::Aarch64,
             _ => bail!("target `{triple}`: unsupported architecture (x86_64 and aarch64 are)"),
         };
-        let (os, msvc) = if triple.ends_with("-unknown-linux-gnu") {
-            (Os::Linux, false)
-        } else if triple.ends_with("-apple-darwin") {
-            (Os::Macos, false)
-        } else if triple.ends_with("-pc-windows-msvc") {
-            (Os::Windows, true)
-        } else if triple.ends_with("-pc-windows-gnu") {
-            (Os::Windows, false)
-        } else {
-            bail!("target `{triple}` is not one this project packs (linux-gnu, apple-darwin, windows-msvc/gnu)")
+        let Some(&(_, os, msvc, musl)) =
+            ENVIRONMENTS.iter().find(|(end, ..)| triple.ends_with(end))
+        else {
+            bail!("target `{triple}` is not one this project packs (linux-gnu/musl, apple-darwin, windows-msvc/gnu/gnullvm)")
         };
-        Ok(Triple { arch, os, msvc })
+        Ok(Triple {
+            arch,
+            os,
+            msvc,
+            musl,
+        })
     }
 }
 
@@ -139,7 +150,7 @@ impl Target {
         let tags = platform_tags(release, floor, macos_min)?;
         let expectation = tags[0].expectation();
         let cargo_target = match (builder, built.os) {
-            (BuilderKind::Zig, Os::Linux) => format!("{build_triple}.{floor}"),
+            (BuilderKind::Zig, Os::Linux) if !built.musl => format!("{build_triple}.{floor}"),
             _ => build_triple.clone(),
         };
         let mut env = BTreeMap::new();
@@ -211,7 +222,7 @@ fn resolve_fallback(
         );
     };
     let note = format!(
-        "{triple} cannot be linked on {} (no Microsoft SDK): building the declared fallback {fallback}, C runtime linked statically",
+        "{triple} cannot be linked on {} (no Microsoft SDK): building the declared fallback {fallback}, which may import only system DLLs (`check` verifies it)",
         host.triple
     );
     Ok((fallback.clone(), Some(note)))
@@ -255,6 +266,9 @@ fn resolve_builder(
     }
 }
 
+/// The musl inside Rust's self-contained musl targets (1.2.3 since Rust 1.71), linked statically.
+const MUSL: Version2 = Version2::new(1, 2);
+
 /// The wheel's platform tags: what pip on that platform will accept, and what PyPI allows.
 fn platform_tags(
     t: Triple,
@@ -262,6 +276,10 @@ fn platform_tags(
     macos_min: Option<Version2>,
 ) -> Result<Vec<PlatformTag>> {
     let tags = match t.os {
+        Os::Linux if t.musl => vec![PlatformTag::Musllinux {
+            musl: MUSL,
+            arch: t.arch,
+        }],
         Os::Linux => {
             let mut tags = vec![PlatformTag::Manylinux {
                 glibc: floor,
@@ -342,6 +360,32 @@ mod tests {
             .ends_with("x86_64-pc-windows-gnu/release/mcp-sidecar.exe"));
         assert_eq!(w.binary_in_wheel, "mcp_sidecar/_native/mcp-sidecar.exe");
         assert_eq!(w.wheel.tags.platform.to_string(), "win_amd64");
+
+        let arm = by("aarch64-unknown-linux-gnu");
+        assert_eq!(arm.cargo_target, "aarch64-unknown-linux-gnu.2.17");
+        assert_eq!(
+            arm.wheel.tags.platform.to_string(),
+            "manylinux_2_17_aarch64.manylinux2014_aarch64"
+        );
+        for (triple, tag) in [
+            ("x86_64-unknown-linux-musl", "musllinux_1_2_x86_64"),
+            ("aarch64-unknown-linux-musl", "musllinux_1_2_aarch64"),
+        ] {
+            let m = by(triple);
+            assert_eq!(
+                (m.builder, m.cargo_target.as_str()),
+                (BuilderKind::Zig, triple)
+            );
+            assert_eq!(m.wheel.tags.platform.to_string(), tag);
+            assert!(m.expectation.musl && m.expectation.max_glibc.is_none());
+        }
+        let wa = by("aarch64-pc-windows-msvc");
+        assert_eq!(
+            (wa.build_triple.as_str(), wa.builder),
+            ("aarch64-pc-windows-gnullvm", BuilderKind::Zig)
+        );
+        assert!(wa.fallback_note.as_deref().unwrap().contains("fallback"));
+        assert_eq!(wa.wheel.tags.platform.to_string(), "win_arm64");
     }
 
     #[test]
@@ -392,6 +436,10 @@ mod tests {
             Triple::parse("aarch64-apple-darwin").unwrap().arch,
             Arch::Aarch64
         );
-        assert!(Triple::parse("x86_64-unknown-linux-musl").is_err());
+        let musl = Triple::parse("aarch64-unknown-linux-musl").unwrap();
+        assert!(musl.musl && musl.os == Os::Linux);
+        let gnullvm = Triple::parse("aarch64-pc-windows-gnullvm").unwrap();
+        assert!(gnullvm.os == Os::Windows && !gnullvm.msvc);
+        assert!(Triple::parse("x86_64-unknown-linux-uclibc").is_err());
     }
 }

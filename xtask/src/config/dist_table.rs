@@ -140,7 +140,7 @@ impl DistMetadata {
                 Triple::parse(to).with_context(|| format!("{file}: {key}"))?,
             );
             if !from_t.msvc || to_t.os != Os::Windows || to_t.msvc || to_t.arch != from_t.arch {
-                bail!("{file}: {key} = {to:?}: a fallback replaces an msvc target by the windows-gnu target of the same architecture");
+                bail!("{file}: {key} = {to:?}: a fallback replaces an msvc target by a windows-gnu or -gnullvm target of the same architecture");
             }
         }
         if let Some(missing) = raw.targets.iter().find(|t| !raw.runners.contains_key(*t)) {

@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 
 use crate::artifact::{list_release_dir, Artifact};
-use crate::wheel::{Arch, DistName, Os, WheelFilename};
+use crate::wheel::{Arch, DistName, Os, PlatformTag, WheelFilename};
 
-/// The `name` wheel in the release directory `dist` for this machine's OS and architecture.
+/// The `name` wheel in the release directory `dist` for this machine's OS, architecture and C
+/// library (a glibc Linux takes the manylinux wheel, a musl one the musllinux wheel).
 pub fn host_wheel(dist: &Path, name: &DistName) -> Result<PathBuf> {
     let (os, arch) = host_platform()?;
     let artifacts = list_release_dir(dist)?;
@@ -21,7 +22,7 @@ pub fn host_wheel(dist: &Path, name: &DistName) -> Result<PathBuf> {
             w.name.normalized() == name.normalized()
                 && w.platforms()
                     .iter()
-                    .any(|t| t.os() == os && t.arch() == arch)
+                    .any(|t| t.os() == os && t.arch() == arch && is_musl(t) == HOST_MUSL)
         })
         .map(|(a, _)| a.path.clone())
         .collect();
@@ -47,6 +48,13 @@ pub fn host_wheel(dist: &Path, name: &DistName) -> Result<PathBuf> {
                 .join(", ")
         ),
     }
+}
+
+/// The C library this xtask was built for is the host's.
+const HOST_MUSL: bool = cfg!(target_env = "musl");
+
+fn is_musl(tag: &PlatformTag) -> bool {
+    matches!(tag, PlatformTag::Musllinux { .. })
 }
 
 fn host_platform() -> Result<(Os, Arch)> {
@@ -83,6 +91,10 @@ mod tests {
             "mcp_sidecar-0.1.0-py3-none-macosx_10_12_x86_64.whl",
             "mcp_sidecar-0.1.0-py3-none-macosx_11_0_arm64.whl",
             "mcp_sidecar-0.1.0-py3-none-win_amd64.whl",
+            "mcp_sidecar-0.1.0-py3-none-manylinux_2_17_aarch64.manylinux2014_aarch64.whl",
+            "mcp_sidecar-0.1.0-py3-none-musllinux_1_2_x86_64.whl",
+            "mcp_sidecar-0.1.0-py3-none-musllinux_1_2_aarch64.whl",
+            "mcp_sidecar-0.1.0-py3-none-win_arm64.whl",
             "mcp_sidecar-0.1.0.tar.gz",
         ];
         for name in names {
@@ -97,7 +109,7 @@ mod tests {
         assert!(wheel
             .platforms()
             .iter()
-            .any(|t| t.os() == os && t.arch() == arch));
+            .any(|t| t.os() == os && t.arch() == arch && is_musl(t) == HOST_MUSL));
     }
 
     #[test]

@@ -7,24 +7,17 @@ use anyhow::Result;
 use xshell::{cmd, Shell};
 
 use super::work::Work;
-use super::{Freeze, Tool, APP, FREEZE_TIMEOUT, RUN_TIMEOUT};
+use super::{Freeze, Names, Tool, APP, FREEZE_TIMEOUT, RUN_TIMEOUT};
 use crate::flags::FreezeMode;
 
 pub struct Nuitka;
 
 impl Tool for Nuitka {
-    fn name(&self) -> &'static str {
-        "nuitka"
-    }
-
-    fn requirement(&self) -> &'static str {
-        super::NUITKA
-    }
-
-    fn layout(&self, mode: FreezeMode) -> &'static str {
-        match mode {
-            FreezeMode::Onedir => "nuitka-standalone",
-            FreezeMode::Onefile => "nuitka-onefile",
+    fn names(&self) -> &'static Names {
+        &Names {
+            name: "nuitka",
+            requirement: super::NUITKA,
+            layouts: ["nuitka-standalone", "nuitka-onefile"],
         }
     }
 

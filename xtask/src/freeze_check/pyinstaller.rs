@@ -8,24 +8,17 @@ use anyhow::Result;
 use xshell::{cmd, Shell};
 
 use super::work::Work;
-use super::{mode_name, Freeze, Tool, APP, FREEZE_TIMEOUT};
+use super::{mode_name, Freeze, Names, Tool, APP, FREEZE_TIMEOUT};
 use crate::flags::FreezeMode;
 
 pub struct PyInstaller;
 
 impl Tool for PyInstaller {
-    fn name(&self) -> &'static str {
-        "pyinstaller"
-    }
-
-    fn requirement(&self) -> &'static str {
-        super::PYINSTALLER
-    }
-
-    fn layout(&self, mode: FreezeMode) -> &'static str {
-        match mode {
-            FreezeMode::Onedir => "pyinstaller-onedir",
-            FreezeMode::Onefile => "pyinstaller-onefile",
+    fn names(&self) -> &'static Names {
+        &Names {
+            name: "pyinstaller",
+            requirement: super::PYINSTALLER,
+            layouts: ["pyinstaller-onedir", "pyinstaller-onefile"],
         }
     }
 

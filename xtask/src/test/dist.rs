@@ -1,9 +1,11 @@
-//! Suite `dist`: runs the real main job (`cargo xtask dist`, all four targets, toolchain
-//! bootstrap included), then proves what it wrote: checksums and manifest, the binary facts per
-//! tag, pip's own tag selection, installs on Python 3.7 and 3.13 (wheel and sdist), the Windows
-//! binary under wine, byte-for-byte reproducibility and an interrupted run that leaves nothing.
+//! Suite `dist`: runs the real main job (`cargo xtask dist`, every target, toolchain bootstrap
+//! included), then proves what it wrote: checksums and manifest, the binary facts per tag, pip's
+//! own tag selection, installs on Python 3.7 and 3.13 (wheel, musl wheel and sdist), the Linux
+//! aarch64 and musl binaries under qemu-user or natively, the Windows x64 binary under wine,
+//! byte-for-byte reproducibility and an interrupted run that leaves nothing.
 
 mod audit;
+mod emulated;
 mod install;
 mod interrupt;
 mod reproducible;
@@ -57,7 +59,20 @@ pub const LINUX_TAG: &str = "manylinux_2_17_x86_64.manylinux2014_x86_64";
 pub const MAC_X64_TAG: &str = "macosx_10_12_x86_64";
 pub const MAC_ARM_TAG: &str = "macosx_11_0_arm64";
 pub const WIN_TAG: &str = "win_amd64";
-pub const ALL_TAGS: [&str; 4] = [LINUX_TAG, MAC_X64_TAG, MAC_ARM_TAG, WIN_TAG];
+pub const LINUX_ARM_TAG: &str = "manylinux_2_17_aarch64.manylinux2014_aarch64";
+pub const MUSL_X64_TAG: &str = "musllinux_1_2_x86_64";
+pub const MUSL_ARM_TAG: &str = "musllinux_1_2_aarch64";
+pub const WIN_ARM_TAG: &str = "win_arm64";
+pub const ALL_TAGS: [&str; 8] = [
+    LINUX_TAG,
+    MAC_X64_TAG,
+    MAC_ARM_TAG,
+    WIN_TAG,
+    LINUX_ARM_TAG,
+    MUSL_X64_TAG,
+    MUSL_ARM_TAG,
+    WIN_ARM_TAG,
+];
 
 pub fn run(sh: &Shell, cfg: &Config) -> Result<()> {
     let root = crate::project_root();
@@ -68,7 +83,7 @@ pub fn run(sh: &Shell, cfg: &Config) -> Result<()> {
         out: root.join("dist"),
         scratch: root.join("target/dist-test"),
     };
-    step("the main job: cargo xtask dist (four targets, sdist, checksums, check)");
+    step("the main job: cargo xtask dist (every target, sdist, checksums, check)");
     let summary = run_dist(&ctx, &[], &[])?;
     step("outputs: files, SHA256SUMS, dist-manifest.json");
     outputs(&ctx, &summary)?;
@@ -80,6 +95,10 @@ pub fn run(sh: &Shell, cfg: &Config) -> Result<()> {
     install::tag_selection(&ctx)?;
     step("install the linux wheel on Python 3.7 and 3.13, locate, round trip");
     install::wheel_installs(&ctx)?;
+    step("install the musl wheel into a fresh venv, locate, round trip (natively)");
+    install::musl_install(&ctx)?;
+    step("the Linux aarch64 and musl binaries: --version and a round trip, aarch64 under qemu");
+    emulated::run(&ctx)?;
     step("install the sdist (builds from source), locate in scripts, round trip");
     install::sdist_install(&ctx)?;
     step("the Windows binary under wine: --version and a full IPC + MCP round trip");
@@ -163,16 +182,24 @@ fn outputs(ctx: &Ctx, summary: &serde_json::Value) -> Result<()> {
             );
         }
     }
-    let win = manifest
-        .artifacts
-        .iter()
-        .find(|a| a.tag().as_deref() == Some(WIN_TAG))
-        .context("no win_amd64 artifact")?;
-    ensure!(
-        win.target.as_deref() == Some("x86_64-pc-windows-msvc")
-            && win.build_target.as_deref() == Some("x86_64-pc-windows-gnu"),
-        "the Windows wheel must record the msvc target and the gnu fallback it was built as"
-    );
+    for (tag, target, fallback) in [
+        (WIN_TAG, "x86_64-pc-windows-msvc", "x86_64-pc-windows-gnu"),
+        (
+            WIN_ARM_TAG,
+            "aarch64-pc-windows-msvc",
+            "aarch64-pc-windows-gnullvm",
+        ),
+    ] {
+        let win = manifest
+            .artifacts
+            .iter()
+            .find(|a| a.tag().as_deref() == Some(tag))
+            .with_context(|| format!("no {tag} artifact"))?;
+        ensure!(
+            win.target.as_deref() == Some(target) && win.build_target.as_deref() == Some(fallback),
+            "the {tag} wheel must record the target {target} and the fallback {fallback} it was built as"
+        );
+    }
     let sums = fs::read_to_string(ctx.out.join(crate::artifact::SUMS_FILE))?;
     ensure!(
         sums == checksums::sha256sums(&manifest.artifacts),
@@ -207,26 +234,60 @@ fn binary_facts(ctx: &Ctx) -> Result<()> {
         macho_minos(&x64)? == Version2::new(10, 12),
         "x86_64 minos is not 10.12"
     );
-    let elf = native_binary(&fs::read(ctx.wheel_path(LINUX_TAG))?)?;
-    let newest = newest_glibc(&elf)?;
-    ensure!(
-        newest <= Version2::new(2, 17),
-        "the ELF needs GLIBC_{newest}"
-    );
-    let exe = native_binary(&fs::read(ctx.wheel_path(WIN_TAG))?)?;
-    let pe = goblin::pe::PE::parse(&exe).context("parsing the PE")?;
-    for dll in &pe.libraries {
-        let lower = dll.to_ascii_lowercase();
+    let mut glibc = Vec::new();
+    for tag in [LINUX_TAG, LINUX_ARM_TAG] {
+        let newest = newest_glibc(&native_binary(&fs::read(ctx.wheel_path(tag))?)?)?;
         ensure!(
-            !["libgcc", "libwinpthread", "vcruntime", "msvcp", "libstdc++"]
-                .iter()
-                .any(|bad| lower.starts_with(bad)),
-            "the exe imports {dll}: the C runtime must be linked statically"
+            newest <= Version2::new(2, 17),
+            "{tag}: the ELF needs GLIBC_{newest}"
+        );
+        glibc.push(newest.to_string());
+    }
+    for tag in [MUSL_X64_TAG, MUSL_ARM_TAG] {
+        let bytes = native_binary(&fs::read(ctx.wheel_path(tag))?)?;
+        let elf = goblin::elf::Elf::parse(&bytes).context("parsing the ELF")?;
+        ensure!(
+            elf.interpreter.is_none() && elf.libraries.is_empty(),
+            "{tag}: the musl binary must be static, it has PT_INTERP {:?} and needs {:?}",
+            elf.interpreter,
+            elf.libraries
         );
     }
+    let mut imports = Vec::new();
+    for (tag, machine) in [
+        (WIN_TAG, goblin::pe::header::COFF_MACHINE_X86_64),
+        (WIN_ARM_TAG, goblin::pe::header::COFF_MACHINE_ARM64),
+    ] {
+        let exe = native_binary(&fs::read(ctx.wheel_path(tag))?)?;
+        let pe = goblin::pe::PE::parse(&exe).context("parsing the PE")?;
+        ensure!(
+            pe.header.coff_header.machine == machine,
+            "{tag}: PE machine {:#06x}",
+            pe.header.coff_header.machine
+        );
+        for dll in &pe.libraries {
+            let lower = dll.to_ascii_lowercase();
+            ensure!(
+                ![
+                    "libgcc",
+                    "libwinpthread",
+                    "vcruntime",
+                    "msvcp",
+                    "libstdc++",
+                    "libunwind",
+                    "libc++"
+                ]
+                .iter()
+                .any(|bad| lower.starts_with(bad)),
+                "{tag}: the exe imports {dll}: the C runtime must be linked statically"
+            );
+        }
+        imports.push(format!("{tag}: {}", pe.libraries.join(" ")));
+    }
     eprintln!(
-        "    arm64 minos 11.0 signed, x86_64 minos 10.12, GLIBC <= {newest}, PE imports: {}",
-        pe.libraries.join(" ")
+        "    arm64 minos 11.0 signed, x86_64 minos 10.12, GLIBC <= {} (x86_64, aarch64), musl static, PE imports {}",
+        glibc.join(", "),
+        imports.join("; ")
     );
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! pip against dist/: tag selection per platform, wheel installs on the oldest and newest
-//! Python, and an sdist install that builds the sidecar from source.
+//! Python, the musl wheel in a fresh venv, and an sdist install that builds the sidecar from source.
 
 use std::fs;
 use std::path::Path;
@@ -7,7 +7,10 @@ use std::path::Path;
 use anyhow::{ensure, Context, Result};
 use xshell::cmd;
 
-use super::{Ctx, LINUX_TAG, MAC_ARM_TAG, MAC_X64_TAG, WIN_TAG};
+use super::{
+    native_binary, Ctx, LINUX_ARM_TAG, LINUX_TAG, MAC_ARM_TAG, MAC_X64_TAG, MUSL_ARM_TAG,
+    MUSL_X64_TAG, WIN_ARM_TAG, WIN_TAG,
+};
 use crate::python_env::{Venv, NEWEST, OLDEST};
 
 /// `pip download --platform P` must choose exactly the wheel built for P (and nothing for a
@@ -21,8 +24,15 @@ pub fn tag_selection(ctx: &Ctx) -> Result<()> {
         ("macosx_11_0_arm64", Some(MAC_ARM_TAG)),
         ("macosx_14_0_arm64", Some(MAC_ARM_TAG)),
         ("win_amd64", Some(WIN_TAG)),
+        ("manylinux_2_17_aarch64", Some(LINUX_ARM_TAG)),
+        ("manylinux2014_aarch64", Some(LINUX_ARM_TAG)),
+        ("musllinux_1_2_x86_64", Some(MUSL_X64_TAG)),
+        ("musllinux_1_2_aarch64", Some(MUSL_ARM_TAG)),
+        ("win_arm64", Some(WIN_ARM_TAG)),
         ("macosx_10_9_x86_64", None),
         ("linux_x86_64", None),
+        ("musllinux_1_1_x86_64", None),
+        ("linux_aarch64", None),
     ];
     for (platform, expected) in cases {
         let dest = ctx.fresh_dir("pip-download")?;
@@ -53,17 +63,19 @@ pub fn tag_selection(ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
+const PLATFORM_FLAGS: [&str; 5] = [
+    "--quiet",
+    "--disable-pip-version-check",
+    "--only-binary=:all:",
+    "--no-deps",
+    "--no-index",
+];
+
 fn pip_download(ctx: &Ctx, venv: &Venv, platform: &str, dest: &Path) -> Result<bool> {
     let (python, out) = (venv.python(), &ctx.out);
-    let flags = [
-        "--quiet",
-        "--disable-pip-version-check",
-        "--only-binary=:all:",
-        "--no-deps",
-    ];
     let output = cmd!(
         ctx.sh,
-        "{python} -m pip download {flags...} --platform {platform} --no-index --find-links {out} --dest {dest} mcp-sidecar"
+        "{python} -m pip download {PLATFORM_FLAGS...} --platform {platform} --find-links {out} --dest {dest} mcp-sidecar"
     )
     .env_remove("PIP_FIND_LINKS")
     .ignore_status()
@@ -105,6 +117,48 @@ pub fn wheel_installs(ctx: &Ctx) -> Result<()> {
         );
         eprintln!("    Python {version}: {report}");
     }
+    Ok(())
+}
+
+/// The Python 3.13 venv holding the linux wheel (made by `wheel_installs`, or here), for steps
+/// that drive another binary through `--binary`.
+pub fn host_venv(ctx: &Ctx) -> Result<Venv> {
+    let venv = Venv {
+        dir: ctx.scratch.join(format!("venv-wheel-py{NEWEST}")),
+    };
+    if venv.python().is_file() {
+        return Ok(venv);
+    }
+    let venv = Venv::fresh(ctx.sh, &venv.dir, NEWEST)?;
+    venv.pip_install(ctx.sh, &[&ctx.wheel_path(LINUX_TAG).to_string_lossy()])?;
+    Ok(venv)
+}
+
+/// The musl wheel into a fresh venv: pip on this glibc host installs it only when told the
+/// platform, which it allows only with `--target` (here the venv's own site-packages). The
+/// locator then finds the musl binary in `_native/`, which runs natively here.
+pub fn musl_install(ctx: &Ctx) -> Result<()> {
+    let venv = Venv::fresh(ctx.sh, &ctx.scratch.join("venv-musl"), NEWEST)?;
+    let (python, out) = (venv.python(), &ctx.out);
+    let code = "import sysconfig; print(sysconfig.get_paths()['purelib'])";
+    let site = cmd!(ctx.sh, "{python} -c {code}").read()?;
+    cmd!(
+        ctx.sh,
+        "{python} -m pip install {PLATFORM_FLAGS...} --platform musllinux_1_2_x86_64 --find-links {out} --target {site} mcp-sidecar"
+    )
+    .env_remove("PIP_FIND_LINKS")
+    .run()
+    .context("pip install of the musl wheel into a fresh venv")?;
+    let where_ = python_where(ctx, &venv)?;
+    let located = where_.lines().next().unwrap_or_default();
+    let wanted = native_binary(&fs::read(ctx.wheel_path(MUSL_X64_TAG))?)?;
+    ensure!(
+        located.starts_with(&site) && fs::read(located).ok() == Some(wanted),
+        "the musl venv's --where is not the musl wheel's binary in {site}:\n{where_}"
+    );
+    let report = smoke(ctx, &venv, &["--expect-layout", "package"])?;
+    eprintln!("    musl: {located}");
+    eprintln!("    musl: {report}");
     Ok(())
 }
 

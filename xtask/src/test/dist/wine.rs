@@ -11,9 +11,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{ensure, Context, Result};
 use xshell::{cmd, Shell};
 
-use super::install::smoke;
-use super::{native_binary, Ctx, LINUX_TAG, WIN_TAG};
-use crate::python_env::{Venv, NEWEST};
+use super::install::{host_venv, smoke};
+use super::{native_binary, Ctx, WIN_TAG};
 use crate::util::which;
 
 const STUB_C: &str = r#"#include <windows.h>
@@ -53,13 +52,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
     eprintln!("    wine: {}", version.trim());
 
     let wrapper = write_wrapper(&dir, &wine, &exe, &prefix)?;
-    let venv = Venv {
-        dir: ctx.scratch.join(format!("venv-wheel-py{NEWEST}")),
-    };
-    if !venv.python().is_file() {
-        let v = Venv::fresh(ctx.sh, &venv.dir, NEWEST)?;
-        v.pip_install(ctx.sh, &[&ctx.wheel_path(LINUX_TAG).to_string_lossy()])?;
-    }
+    let venv = host_venv(ctx)?;
     let wrapper_arg = wrapper.to_string_lossy();
     let result = smoke(
         ctx,
@@ -155,8 +148,8 @@ fn write_runner(dir: &Path, wine: &Path, prefix: &Path) -> Result<PathBuf> {
     Ok(path)
 }
 
-fn write_executable(path: &Path, script: &str) -> Result<()> {
-    fs::write(path, script)?;
+pub(super) fn write_executable(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
+    fs::write(path, contents)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
