@@ -12,7 +12,7 @@ use std::str::FromStr;
 use anyhow::{bail, Context, Result};
 use cargo_metadata::cargo_platform::Cfg;
 use cargo_metadata::{DependencyKind, Metadata, PackageId};
-use cyclonedx_bom::models::component::Classification;
+use cyclonedx_bom::models::component::{Classification, Scope};
 use cyclonedx_bom::models::dependency::{Dependencies, Dependency};
 use cyclonedx_bom::models::hash::{Hash, HashAlgorithm, HashValue, Hashes};
 use cyclonedx_bom::models::license::{LicenseChoice, Licenses};
@@ -40,6 +40,9 @@ pub struct Crate {
     pub sha256: Option<String>,
     /// Package URLs of the crates it depends on in this binary, sorted.
     pub deps: Vec<String>,
+    /// Runs at build time only (a proc macro, or used only by one): not in the binary, listed
+    /// with CycloneDX scope `excluded`.
+    pub build_only: bool,
 }
 
 impl Crate {
@@ -178,13 +181,42 @@ fn rustc_cfg(triple: &str) -> Result<Vec<Cfg>> {
         .collect()
 }
 
-/// The crates linked into `package`'s binary for `triple`, sorted by name and version.
+/// The crates linked into `package`'s binary for `triple`, then the build-time ones (proc macros
+/// and what only they use: `build_only`), each sorted by name and version.
 pub fn crates_in_binary(
     metadata: &Metadata,
     checksums: &BTreeMap<LockKey, String>,
     package: &str,
     triple: &str,
     cfgs: &[Cfg],
+) -> Result<Vec<Crate>> {
+    let linked = reachable(metadata, checksums, package, triple, cfgs, false)?;
+    let names: BTreeSet<(String, String)> = linked
+        .iter()
+        .map(|c| (c.name.clone(), c.version.clone()))
+        .collect();
+    let mut crates = linked;
+    // cargo-auditable (up to 0.7.7) lists a proc macro that has more than one cargo target, and
+    // what it uses, as runtime (rust-secure-code/cargo-auditable#214 fixed single-target ones
+    // only); naming them here as excluded lets `check` tell that mislabel from a missing crate.
+    for mut c in reachable(metadata, checksums, package, triple, cfgs, true)? {
+        if !names.contains(&(c.name.clone(), c.version.clone())) {
+            c.build_only = true;
+            crates.push(c);
+        }
+    }
+    Ok(crates)
+}
+
+/// The crates reachable from `package` through normal dependencies whose platform condition holds
+/// for `triple`; into proc macros too when `through_proc_macros`.
+fn reachable(
+    metadata: &Metadata,
+    checksums: &BTreeMap<LockKey, String>,
+    package: &str,
+    triple: &str,
+    cfgs: &[Cfg],
+    through_proc_macros: bool,
 ) -> Result<Vec<Crate>> {
     let resolve = metadata
         .resolve
@@ -212,7 +244,8 @@ pub fn crates_in_binary(
                     && k.target.as_ref().is_none_or(|p| p.matches(triple, cfgs))
             });
             // A proc macro runs inside the compiler; none of its code reaches the binary.
-            if !linked || metadata[&dep.pkg].targets.iter().any(|t| t.is_proc_macro()) {
+            let proc_macro = metadata[&dep.pkg].targets.iter().any(|t| t.is_proc_macro());
+            if !linked || (proc_macro && !through_proc_macros) {
                 continue;
             }
             let p = &metadata[&dep.pkg];
@@ -232,6 +265,7 @@ pub fn crates_in_binary(
             license: p.license.clone(),
             sha256: checksums.get(&key).cloned(),
             deps,
+            build_only: false,
         });
     }
     crates.sort();
@@ -268,6 +302,7 @@ pub fn document(subject: &Subject, crates: &[Crate]) -> Result<Vec<u8>> {
         );
         component.purl = Purl::from_str(&purl).ok();
         component.licenses = c.license.as_deref().map(licenses);
+        component.scope = c.build_only.then_some(Scope::Excluded);
         component.hashes = c.sha256.as_ref().map(|h| {
             Hashes(vec![Hash {
                 alg: HashAlgorithm::SHA_256,
@@ -342,11 +377,13 @@ mod tests {
         serde_json::from_slice(bytes).unwrap()
     }
 
+    /// Name → version of the components in the binary (scope not `excluded`).
     fn versions(bytes: &[u8]) -> BTreeMap<String, String> {
         json(bytes)["components"]
             .as_array()
             .unwrap()
             .iter()
+            .filter(|c| c["scope"] != "excluded")
             .map(|c| {
                 (
                     c["name"].as_str().unwrap().to_string(),
@@ -390,6 +427,17 @@ mod tests {
         // Proc macros run in the compiler and are not in the binary.
         assert!(!on_linux.contains_key("tokio-macros"), "{on_linux:?}");
         assert!(!on_linux.contains_key("syn"), "{on_linux:?}");
+        // ...and are named as build-time only, so the binary's cargo-auditable list can be checked.
+        let excluded: Vec<String> = json(linux)["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["scope"] == "excluded")
+            .map(|c| c["name"].as_str().unwrap().to_string())
+            .collect();
+        assert!(excluded.iter().any(|n| n == "tokio-macros"), "{excluded:?}");
+        assert!(excluded.iter().any(|n| n == "syn"), "{excluded:?}");
+        assert!(!excluded.iter().any(|n| n == "tokio"), "{excluded:?}");
 
         let text = String::from_utf8(linux.to_vec()).unwrap();
         assert!(
@@ -491,6 +539,7 @@ mod tests {
             license: Some("MIT/Apache-2.0".into()),
             sha256: None,
             deps: vec![],
+            build_only: false,
         };
         let one = json(&document(&subject, std::slice::from_ref(&app)).unwrap());
         let again = json(&document(&subject, std::slice::from_ref(&app)).unwrap());

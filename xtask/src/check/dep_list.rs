@@ -7,12 +7,15 @@
 //! otherwise, root included. The SBOM lists the crates compiled into the binary. So the SBOM's
 //! crates (`pkg:cargo/` components, by name and version) must equal the list's runtime packages:
 //! a runtime package the SBOM lacks, or an SBOM crate the list lacks or marks build-only, is a
-//! finding. Build-only packages need not be in the SBOM.
+//! finding. Build-only packages need not be in the SBOM. One known mislabel is allowed for: a
+//! runtime package the SBOM names with scope `excluded` (a proc macro cargo-auditable ≤ 0.7.7
+//! took for a library because it has more than one cargo target, or a crate only such a macro uses).
 
 use std::collections::BTreeSet;
 use std::io::Read;
 
 use auditable_serde::{DependencyKind, VersionInfo};
+use cyclonedx_bom::models::component::Scope;
 use cyclonedx_bom::prelude::Bom;
 use goblin::mach::Mach;
 use goblin::Object;
@@ -115,8 +118,17 @@ pub(super) fn note(binary: &[u8]) -> Option<String> {
     }
 }
 
-/// The crates an SBOM says are compiled into the binary.
+/// The crates an SBOM says are compiled into the binary (`pkg:cargo/` components not excluded).
 pub fn sbom_crates(bom: &Bom) -> BTreeSet<CrateId> {
+    sbom_cargo_components(bom, false)
+}
+
+/// The crates an SBOM names as build-time only (scope `excluded`: proc macros and what only they use).
+fn sbom_build_only(bom: &Bom) -> BTreeSet<CrateId> {
+    sbom_cargo_components(bom, true)
+}
+
+fn sbom_cargo_components(bom: &Bom, excluded: bool) -> BTreeSet<CrateId> {
     bom.components
         .iter()
         .flat_map(|c| c.0.iter())
@@ -125,6 +137,7 @@ pub fn sbom_crates(bom: &Bom) -> BTreeSet<CrateId> {
                 .as_ref()
                 .is_some_and(|p| p.to_string().starts_with("pkg:cargo/"))
         })
+        .filter(|c| matches!(c.scope, Some(Scope::Excluded)) == excluded)
         .filter_map(|c| Some((c.name.to_string(), c.version.as_ref()?.to_string())))
         .collect()
 }
@@ -178,7 +191,13 @@ pub(super) fn check(
             format!("the runtime packages of {member}'s {SECTION} list, no more"),
         ));
     }
-    let undescribed: BTreeSet<&CrateId> = listed.difference(&described).collect();
+    // cargo-auditable (up to 0.7.7) lists proc macros that have more than one cargo target, and
+    // what only they use, as runtime; the SBOM names those as excluded, so they are no mismatch.
+    let build_only = sbom_build_only(bom);
+    let undescribed: BTreeSet<&CrateId> = listed
+        .difference(&described)
+        .filter(|c| !build_only.contains(*c))
+        .collect();
     if !undescribed.is_empty() {
         out.push(finding_at(
             sbom_path,
@@ -256,6 +275,14 @@ mod tests {
 
     /// The fixture wheel for win_amd64 with an SBOM over `crates` (name, version) instead.
     fn kinds_with_sbom(crates: &[(&str, &str)]) -> Vec<Kind> {
+        kinds_with_sbom_and_excluded(crates, &[])
+    }
+
+    /// The same, with `excluded` (name, version) named as build-time only.
+    fn kinds_with_sbom_and_excluded(
+        crates: &[(&str, &str)],
+        excluded: &[(&str, &str)],
+    ) -> Vec<Kind> {
         let subject = crate::sbom::Subject {
             name: "mcp-sidecar".into(),
             version: fixtures::VERSION.into(),
@@ -264,12 +291,15 @@ mod tests {
         };
         let crates: Vec<crate::sbom::Crate> = crates
             .iter()
-            .map(|(name, version)| crate::sbom::Crate {
+            .map(|c| (c, false))
+            .chain(excluded.iter().map(|c| (c, true)))
+            .map(|((name, version), build_only)| crate::sbom::Crate {
                 name: name.to_string(),
                 version: version.to_string(),
                 license: None,
                 sha256: None,
                 deps: Vec::new(),
+                build_only,
             })
             .collect();
         let mut spec = fixtures::Spec::platform("win_amd64", fixtures::binary("win-ok"));
@@ -301,6 +331,29 @@ mod tests {
         assert_eq!(
             kinds_with_sbom(&[runtime[0], ("itoa", "1.0.14")]),
             [Kind::DepListSbomMismatch; 2]
+        );
+    }
+
+    #[test]
+    fn a_runtime_crate_the_sbom_names_as_build_time_only_is_cargo_auditables_mislabel_not_a_miss() {
+        let root = [("mcp-sidecar", "0.1.0")];
+        // itoa stands for a proc macro with a test target, which cargo-auditable calls runtime.
+        assert_eq!(
+            kinds_with_sbom_and_excluded(&root, &[("itoa", "1.0.15")]),
+            []
+        );
+        // Excluded at another version is still a miss, and so is an excluded crate left out.
+        assert_eq!(
+            kinds_with_sbom_and_excluded(&root, &[("itoa", "1.0.14")]),
+            [Kind::DepListSbomMismatch]
+        );
+        // A crate the SBOM calls runtime must not also be excused by an excluded twin.
+        assert_eq!(
+            kinds_with_sbom_and_excluded(
+                &[root[0], ("itoa", "1.0.15")],
+                &[("serde_derive", "1.0.228")]
+            ),
+            []
         );
     }
 

@@ -439,6 +439,7 @@ pub fn sbom() -> Vec<u8> {
             license: Some("MIT".into()),
             sha256: None,
             deps: vec!["pkg:cargo/itoa@1.0.15".into()],
+            build_only: false,
         },
         crate::sbom::Crate {
             name: "itoa".into(),
@@ -446,6 +447,7 @@ pub fn sbom() -> Vec<u8> {
             license: Some("MIT OR Apache-2.0".into()),
             sha256: Some("4a5f13b858c8d314ee3e8f639011f7ccefe71f97f96e50151fb991f267928e2c".into()),
             deps: vec![],
+            build_only: false,
         },
     ];
     crate::sbom::document(&subject, &crates).expect("the fixture SBOM serializes")
