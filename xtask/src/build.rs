@@ -309,6 +309,9 @@ fn command<'a>(
     if builder == BuilderKind::Cross {
         c = c.envs(&group[0].env);
     } else if let Some(wrapper) = &scripts.rustc_wrapper {
+        c = c.env("RUSTC_WRAPPER", &wrapper.path);
+    }
+    if let (false, Some(wrapper)) = (with_env.is_empty(), &scripts.rustc_wrapper) {
         notes.push(format!(
             "per-target environment ({}) through the rustc wrapper {}",
             with_env
@@ -321,7 +324,6 @@ fn command<'a>(
                 .join(", "),
             wrapper.path.display()
         ));
-        c = c.env("RUSTC_WRAPPER", &wrapper.path);
     }
     if builder == BuilderKind::Zig {
         for (triple, script, zig_target) in &scripts.zig_linkers {

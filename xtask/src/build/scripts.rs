@@ -24,7 +24,7 @@ pub struct Script {
 /// The scripts of one invocation.
 #[derive(Debug, Default)]
 pub struct Scripts {
-    /// Set as `RUSTC_WRAPPER` when a target needs its own environment (zig and native builds).
+    /// Set as `RUSTC_WRAPPER` for every zig and native invocation.
     pub rustc_wrapper: Option<Script>,
     /// Per Apple target (release triple): its zig linker and zig's `-target` for it.
     pub zig_linkers: Vec<(String, Script, String)>,
@@ -32,12 +32,12 @@ pub struct Scripts {
 
 impl Scripts {
     pub fn plan(cfg: &Config, group: &[&Target], zig: Option<&ZigTools>) -> Scripts {
-        let with_env = group.iter().filter(|t| !t.env.is_empty()).count();
-        // Alone or with others, a target's environment reaches rustc the same way (cargo's own
-        // environment and fingerprints stay the same, so `--target T` reuses the set's build).
-        // cross runs one target in an image, where this script does not exist.
+        // Every zig and native invocation, alone or with others, runs rustc through the wrapper:
+        // cargo's environment (RUSTC_WRAPPER, which build scripts such as thiserror's track) and
+        // so its fingerprints stay the same, and `--target T` reuses the set's build. cross runs
+        // one target in an image, where this script does not exist.
         let local = group.iter().all(|t| t.builder != BuilderKind::Cross);
-        let rustc_wrapper = (local && with_env > 0).then(|| rustc_wrapper(cfg, group));
+        let rustc_wrapper = local.then(|| rustc_wrapper(cfg, group));
         let zig_linkers = zig
             .map(|zig| {
                 group
