@@ -306,9 +306,12 @@ fn command<'a>(
             .arg(format!("target.{}.rustflags={flags}", t.build_triple));
     }
     let with_env: Vec<&&Target> = group.iter().filter(|t| !t.env.is_empty()).collect();
-    if group.len() == 1 {
+    if builder == BuilderKind::Cross {
         c = c.envs(&group[0].env);
     } else if let Some(wrapper) = &scripts.rustc_wrapper {
+        c = c.env("RUSTC_WRAPPER", &wrapper.path);
+    }
+    if let (false, Some(wrapper)) = (with_env.is_empty(), &scripts.rustc_wrapper) {
         notes.push(format!(
             "per-target environment ({}) through the rustc wrapper {}",
             with_env
@@ -321,7 +324,6 @@ fn command<'a>(
                 .join(", "),
             wrapper.path.display()
         ));
-        c = c.env("RUSTC_WRAPPER", &wrapper.path);
     }
     if builder == BuilderKind::Zig {
         for (triple, script, zig_target) in &scripts.zig_linkers {
@@ -506,6 +508,38 @@ mod tests {
         assert!(std::fs::read_to_string(&linker.path)
             .unwrap()
             .contains("zig cc"));
+    }
+
+    #[test]
+    fn a_mac_target_alone_gets_its_environment_through_the_wrapper_as_in_the_set() {
+        let sh = Shell::new().unwrap();
+        let cfg = Config::load().unwrap();
+        let host = Host::new("x86_64-unknown-linux-gnu").unwrap();
+        let only = ["aarch64-apple-darwin".to_string()];
+        let targets = plan(&cfg, &host, &only, Builder::Auto).unwrap();
+        let tools = Tools {
+            zig: Some(ZigTools {
+                cargo_zigbuild: PathBuf::from("/opt/czb/cargo-zigbuild"),
+                ziglang_python: None,
+                zig_version: "0.0.0".into(),
+                cargo_zigbuild_version: "cargo-zigbuild 0.0.0".into(),
+            }),
+            ..Tools::default()
+        };
+        let group = [&targets[0]];
+        let scripts = Scripts::plan(&cfg, &group, tools.zig.as_ref());
+        let wrapper = scripts
+            .rustc_wrapper
+            .as_ref()
+            .expect("no wrapper for one target");
+        assert!(wrapper.text.contains("MACOSX_DEPLOYMENT_TARGET=11.0"));
+        let (_, notes) = command(&sh, &cfg, &group, &tools, &scripts, &Remap::default()).unwrap();
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("through the rustc wrapper")),
+            "{notes:?}"
+        );
     }
 
     #[test]

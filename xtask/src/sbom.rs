@@ -162,7 +162,7 @@ fn lock_checksums(cfg: &Config) -> Result<BTreeMap<LockKey, String>> {
 }
 
 /// The `cfg` values rustc sets for `triple`.
-fn rustc_cfg(triple: &str) -> Result<Vec<Cfg>> {
+pub(crate) fn rustc_cfg(triple: &str) -> Result<Vec<Cfg>> {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let out = std::process::Command::new(&rustc)
         .args(["--print", "cfg", "--target", triple])

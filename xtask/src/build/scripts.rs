@@ -1,5 +1,5 @@
 //! The helper scripts one cargo invocation needs: a rustc wrapper that sets each target's own
-//! environment (several targets share one invocation) and a zig linker per Apple target that
+//! environment (several targets may share one invocation) and a zig linker per Apple target that
 //! names the target's minimum macOS. Planning them is pure; `Scripts::write` is the one step
 //! that puts them on disk, before the invocation runs.
 
@@ -10,7 +10,7 @@ use anyhow::{bail, Result};
 
 use crate::atomic;
 use crate::config::Config;
-use crate::target::Target;
+use crate::target::{BuilderKind, Target};
 use crate::toolchain::ZigTools;
 use crate::util::shell_quote;
 
@@ -24,7 +24,7 @@ pub struct Script {
 /// The scripts of one invocation.
 #[derive(Debug, Default)]
 pub struct Scripts {
-    /// Set as `RUSTC_WRAPPER` when targets of one invocation need different environments.
+    /// Set as `RUSTC_WRAPPER` for every zig and native invocation.
     pub rustc_wrapper: Option<Script>,
     /// Per Apple target (release triple): its zig linker and zig's `-target` for it.
     pub zig_linkers: Vec<(String, Script, String)>,
@@ -32,8 +32,12 @@ pub struct Scripts {
 
 impl Scripts {
     pub fn plan(cfg: &Config, group: &[&Target], zig: Option<&ZigTools>) -> Scripts {
-        let with_env = group.iter().filter(|t| !t.env.is_empty()).count();
-        let rustc_wrapper = (group.len() > 1 && with_env > 0).then(|| rustc_wrapper(cfg, group));
+        // Every zig and native invocation, alone or with others, runs rustc through the wrapper:
+        // cargo's environment (RUSTC_WRAPPER, which build scripts such as thiserror's track) and
+        // so its fingerprints stay the same, and `--target T` reuses the set's build. cross runs
+        // one target in an image, where this script does not exist.
+        let local = group.iter().all(|t| t.builder != BuilderKind::Cross);
+        let rustc_wrapper = local.then(|| rustc_wrapper(cfg, group));
         let zig_linkers = zig
             .map(|zig| {
                 group

