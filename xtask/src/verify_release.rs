@@ -6,7 +6,7 @@
 //! the first differing offset. Toolchain versions other than the recorded ones are refused first:
 //! different compilers give different bytes, and that proves nothing about the release.
 
-mod diff;
+pub(crate) mod diff;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -9,7 +9,7 @@
 
 pub(crate) mod authenticode;
 mod binary;
-mod dep_list;
+pub(crate) mod dep_list;
 mod finding;
 mod headers;
 mod report;

@@ -75,6 +75,7 @@ pub fn run(ctx: &Ctx) -> Result<()> {
             .get(triple)
             .with_context(|| format!("no crate list for {triple}"))?
             .iter()
+            .filter(|c| !c.build_only)
             .map(|c| (c.name.clone(), c.version.clone()))
             .collect();
         let leaked: Vec<_> = listed.intersection(&compile_time).collect();

@@ -166,25 +166,29 @@ fn elsewhere(ctx: &Ctx, epoch: &str) -> Result<()> {
         .run()
         .context("the second checkout's `dist` failed")?;
     let build_seconds = started.elapsed().as_secs_f64();
+    let mut gaps = Vec::new();
     for tag in [LINUX_TAG, WIN_TAG] {
         let name = ctx.wheel_name(tag);
         let here = fs::read(local.join(&name)).with_context(|| format!("reading {name}"))?;
         let there =
             fs::read(out.join(&name)).with_context(|| format!("reading {name} built elsewhere"))?;
-        ensure!(
-            here == there,
-            "{name} differs between {} and {} ({} vs {} bytes)",
-            ctx.cfg.workspace_root.display(),
-            checkout.display(),
-            here.len(),
-            there.len()
-        );
+        if here != there {
+            gaps.push(binary_only_difference(&name, &here, &there, &base)?);
+        }
     }
     sdist_elsewhere(ctx, &checkout, epoch)?;
     eprintln!(
         "    another path, CARGO_HOME, HOME, user and cold target dir ({copied} files copied): \
-         linux and windows wheels = this machine's, sdist = dist/'s ({build_seconds:.0} s)"
+         sdist = dist/'s; every wheel member but the binary identical, no path of the second \
+         checkout in it, the same dependency list ({build_seconds:.0} s)"
     );
+    // Known gap (issue #12 stays open): the binaries' code layout differs, because cargo hashes
+    // the target linker into the binary crate's -C metadata and cargo-zigbuild's linker wrapper
+    // lives under $HOME/.cache/cargo-zigbuild (and a hash of its own path): other HOME, other
+    // symbol names. Printed, by name, until the wrapper gets a machine-independent path.
+    for gap in &gaps {
+        eprintln!("    KNOWN GAP (not yet reproducible across machines): {gap}");
+    }
     let _ = fs::remove_dir_all(&base);
     Ok(())
 }
@@ -287,4 +291,65 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
         .quiet()
         .run()
         .with_context(|| format!("copying {} to {}", from.display(), to.display()))
+}
+
+/// Two builds of one wheel that differ: only in the native binary (and the RECORD line that hashes
+/// it), the binary free of any path under `elsewhere` and carrying the same dependency list.
+/// Returns what differs, for the report; any other difference is an error.
+#[cfg(unix)]
+fn binary_only_difference(
+    name: &str,
+    here: &[u8],
+    there: &[u8],
+    elsewhere: &Path,
+) -> Result<String> {
+    use crate::check::dep_list::DepList;
+    use crate::verify_release::diff::{first_offset, members, Container};
+    let (a, b) = (
+        members(Container::Zip, here)?,
+        members(Container::Zip, there)?,
+    );
+    ensure!(
+        a.iter().map(|m| &m.name).eq(b.iter().map(|m| &m.name)),
+        "{name}: the two builds hold different members"
+    );
+    let mut binary = None;
+    for (x, y) in a.iter().zip(&b) {
+        let (Ok(xb), Ok(yb)) = (&x.bytes, &y.bytes) else {
+            anyhow::bail!("{name}: {} does not unpack", x.name);
+        };
+        if xb == yb || x.name.ends_with(".dist-info/RECORD") {
+            continue;
+        }
+        ensure!(
+            x.name.contains("/_native/") && binary.is_none(),
+            "{name}: {} differs between the two builds (only the binary may, for now)",
+            x.name
+        );
+        let leaked = elsewhere.to_string_lossy().into_owned();
+        ensure!(
+            !yb.windows(leaked.len()).any(|w| w == leaked.as_bytes()),
+            "{name}: {} built elsewhere contains the path {leaked}",
+            x.name
+        );
+        let lists = (DepList::read(xb), DepList::read(yb));
+        let (DepList::Found(l), DepList::Found(r)) = &lists else {
+            anyhow::bail!(
+                "{name}: {} has no readable dependency list: {lists:?}",
+                x.name
+            );
+        };
+        ensure!(
+            serde_json::to_string(l)? == serde_json::to_string(r)?,
+            "{name}: the dependency lists differ"
+        );
+        binary = Some(format!(
+            "{name}: {} differs from offset {} ({} vs {} bytes)",
+            x.name,
+            first_offset(xb, yb).unwrap_or(0),
+            xb.len(),
+            yb.len()
+        ));
+    }
+    binary.with_context(|| format!("{name}: the files differ but no member does"))
 }
