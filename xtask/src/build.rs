@@ -39,6 +39,28 @@ pub struct Tools {
     pub auditable: Option<Auditable>,
 }
 
+/// What `cargo auditable <subcommand>` does, done here: cargo-auditable as the workspace rustc
+/// wrapper, named bare and found on PATH. cargo hashes that wrapper's spelling into the sidecar
+/// crate's `-C metadata` (its symbol names): `cargo auditable` passes its own absolute path,
+/// which differs per checkout and so changed the binary's bytes on every other machine.
+fn with_auditable<'a>(c: Cmd<'a>, auditable: &Path) -> Result<Cmd<'a>> {
+    let dir = auditable
+        .parent()
+        .context("cargo-auditable's path has no folder")?;
+    let name = auditable
+        .file_name()
+        .context("cargo-auditable's path has no file name")?;
+    let path = std::env::join_paths(std::iter::once(dir.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .context("putting cargo-auditable on PATH")?;
+    // The cargo flags cargo-auditable forwards to its own `cargo metadata` (none of ours apply).
+    let orig_args = r#"{"offline":false,"locked":false,"frozen":false,"config":[]}"#;
+    Ok(c.env("PATH", path)
+        .env("RUSTC_WORKSPACE_WRAPPER", name)
+        .env("CARGO_AUDITABLE_ORIG_ARGS", orig_args))
+}
+
 /// cargo-auditable and its version line.
 #[derive(Debug, Clone)]
 pub struct Auditable {
@@ -243,29 +265,21 @@ fn command<'a>(
             a.version
         ));
     }
-    let mut c = match (builder, auditable) {
-        (BuilderKind::Zig, audit) => {
+    let mut c = match builder {
+        BuilderKind::Zig => {
             let zig = tools.zig.as_ref().context("zig was not bootstrapped")?;
             let czb = &zig.cargo_zigbuild;
-            match audit {
-                Some(a) => {
-                    let a = &a.path;
-                    cmd!(sh, "{a} auditable zigbuild").env("CARGO", czb)
-                }
-                None => cmd!(sh, "{czb} zigbuild"),
-            }
-            .envs(zig.env())
+            cmd!(sh, "{czb} zigbuild").envs(zig.env())
         }
-        (BuilderKind::Native, Some(a)) => {
-            let a = &a.path;
-            cmd!(sh, "{a} auditable build").env("CARGO", "cargo")
-        }
-        (BuilderKind::Native, None) => cmd!(sh, "cargo build"),
-        (BuilderKind::Cross, _) => {
+        BuilderKind::Native => cmd!(sh, "cargo build"),
+        BuilderKind::Cross => {
             let cross = tools.cross.as_ref().context("cross was not checked")?;
             cmd!(sh, "{cross} build")
         }
     };
+    if let Some(a) = auditable {
+        c = with_auditable(c, &a.path)?;
+    }
     c = c.args(["--release", "--package", package, "--bin", binary]);
     if builder != BuilderKind::Cross {
         c = c.arg("--message-format=json-render-diagnostics");
@@ -470,7 +484,7 @@ mod tests {
         );
         let line = c.to_string();
         assert!(
-            line.starts_with("/t/cargo-auditable auditable zigbuild --release"),
+            line.starts_with("/opt/czb/cargo-zigbuild zigbuild --release"),
             "{line}"
         );
         assert!(

@@ -9,7 +9,7 @@
 
 pub(crate) mod authenticode;
 mod binary;
-pub(crate) mod dep_list;
+mod dep_list;
 mod finding;
 mod headers;
 mod report;

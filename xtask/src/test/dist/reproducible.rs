@@ -1,7 +1,7 @@
-//! The same bytes anywhere. dist/ is the main job's one four-target invocation; against it:
+//! The same bytes anywhere. dist/ is the main job's one invocation of every target; against it:
 //! - every target built alone (the release's matrix shape), then `--assemble`: the parts'
 //!   wheels carried unchanged, dist/'s sdist, and the Linux wheel equal to dist/'s. (The macOS
-//!   and Windows binaries built alone still differ from the four-target build although cargo
+//!   and Windows binaries built alone still differ from the all-target build although cargo
 //!   resolves the same features: the build record keeps each invocation's target set, and
 //!   verify-release rebuilds those sets);
 //! - a second checkout of the same files at another absolute path, with another `CARGO_HOME`
@@ -23,6 +23,7 @@ use xshell::cmd;
 use super::{run_dist, Ctx, LINUX_TAG, WIN_TAG};
 use crate::artifact::SUMS_FILE;
 use crate::checksums;
+use crate::verify_release::diff::{locate, Container};
 
 /// The two targets the second checkout builds (one cold invocation).
 const ELSEWHERE: [&str; 2] = ["x86_64-unknown-linux-gnu", "x86_64-pc-windows-msvc"];
@@ -42,9 +43,10 @@ pub fn run(ctx: &Ctx) -> Result<()> {
     let build = manifest
         .build
         .context("dist/'s manifest has no build record")?;
+    let all = ctx.cfg.dist.targets.len();
     ensure!(
-        build.invocations.len() == 1 && build.invocations[0].targets.len() == 4,
-        "dist/ was expected to come from one four-target invocation: {:?}",
+        build.invocations.len() == 1 && build.invocations[0].targets.len() == all,
+        "dist/ was expected to come from one {all}-target invocation: {:?}",
         build.invocations
     );
     let epoch = build.source_date_epoch.to_string();
@@ -90,7 +92,7 @@ fn alone_then_assembled(ctx: &Ctx, epoch: &str) -> Result<()> {
     let linux = format!("{}.whl", LINUX_TAG);
     ensure!(
         got.lines().find(|l| l.ends_with(&linux)).map(String::from) == same_in_dist(&linux),
-        "the Linux wheel built alone differs from the four-target build:\n{got}\n--- dist/:\n{dist_sums}"
+        "the Linux wheel built alone differs from the all-target build:\n{got}\n--- dist/:\n{dist_sums}"
     );
     let manifest = checksums::read_manifest(&assembled)?.context("no assembled manifest")?;
     let sets = manifest
@@ -98,12 +100,12 @@ fn alone_then_assembled(ctx: &Ctx, epoch: &str) -> Result<()> {
         .context("the assembled manifest has no build record")?
         .invocations;
     ensure!(
-        sets.len() == 4 && sets.iter().all(|i| i.targets.len() == 1),
-        "the assembled record must name the four one-target invocations: {sets:?}"
+        sets.len() == ctx.cfg.dist.targets.len() && sets.iter().all(|i| i.targets.len() == 1),
+        "the assembled record must name one one-target invocation per target: {sets:?}"
     );
     crate::release_assets::Inventory::load(&assembled, &ctx.cfg.version)?;
     eprintln!(
-        "    each target alone + --assemble: parts carried unchanged, Linux = the four-target wheel ({} files, {:.0} s)",
+        "    each target alone + --assemble: parts carried unchanged, Linux = the all-target wheel ({} files, {:.0} s)",
         got.lines().count(),
         started.elapsed().as_secs_f64()
     );
@@ -166,29 +168,24 @@ fn elsewhere(ctx: &Ctx, epoch: &str) -> Result<()> {
         .run()
         .context("the second checkout's `dist` failed")?;
     let build_seconds = started.elapsed().as_secs_f64();
-    let mut gaps = Vec::new();
     for tag in [LINUX_TAG, WIN_TAG] {
         let name = ctx.wheel_name(tag);
         let here = fs::read(local.join(&name)).with_context(|| format!("reading {name}"))?;
         let there =
             fs::read(out.join(&name)).with_context(|| format!("reading {name} built elsewhere"))?;
-        if here != there {
-            gaps.push(binary_only_difference(&name, &here, &there, &base)?);
+        if let Some(difference) = locate(Container::Zip, &here, &there) {
+            anyhow::bail!(
+                "{name} differs between {} and {}: {difference}",
+                ctx.cfg.workspace_root.display(),
+                checkout.display()
+            );
         }
     }
     sdist_elsewhere(ctx, &checkout, epoch)?;
     eprintln!(
         "    another path, CARGO_HOME, HOME, user and cold target dir ({copied} files copied): \
-         sdist = dist/'s; every wheel member but the binary identical, no path of the second \
-         checkout in it, the same dependency list ({build_seconds:.0} s)"
+         linux and windows wheels = this machine's, sdist = dist/'s ({build_seconds:.0} s)"
     );
-    // Known gap (issue #12 stays open): the binaries' code layout differs, because cargo hashes
-    // the target linker into the binary crate's -C metadata and cargo-zigbuild's linker wrapper
-    // lives under $HOME/.cache/cargo-zigbuild (and a hash of its own path): other HOME, other
-    // symbol names. Printed, by name, until the wrapper gets a machine-independent path.
-    for gap in &gaps {
-        eprintln!("    KNOWN GAP (not yet reproducible across machines): {gap}");
-    }
     let _ = fs::remove_dir_all(&base);
     Ok(())
 }
@@ -291,65 +288,4 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
         .quiet()
         .run()
         .with_context(|| format!("copying {} to {}", from.display(), to.display()))
-}
-
-/// Two builds of one wheel that differ: only in the native binary (and the RECORD line that hashes
-/// it), the binary free of any path under `elsewhere` and carrying the same dependency list.
-/// Returns what differs, for the report; any other difference is an error.
-#[cfg(unix)]
-fn binary_only_difference(
-    name: &str,
-    here: &[u8],
-    there: &[u8],
-    elsewhere: &Path,
-) -> Result<String> {
-    use crate::check::dep_list::DepList;
-    use crate::verify_release::diff::{first_offset, members, Container};
-    let (a, b) = (
-        members(Container::Zip, here)?,
-        members(Container::Zip, there)?,
-    );
-    ensure!(
-        a.iter().map(|m| &m.name).eq(b.iter().map(|m| &m.name)),
-        "{name}: the two builds hold different members"
-    );
-    let mut binary = None;
-    for (x, y) in a.iter().zip(&b) {
-        let (Ok(xb), Ok(yb)) = (&x.bytes, &y.bytes) else {
-            anyhow::bail!("{name}: {} does not unpack", x.name);
-        };
-        if xb == yb || x.name.ends_with(".dist-info/RECORD") {
-            continue;
-        }
-        ensure!(
-            x.name.contains("/_native/") && binary.is_none(),
-            "{name}: {} differs between the two builds (only the binary may, for now)",
-            x.name
-        );
-        let leaked = elsewhere.to_string_lossy().into_owned();
-        ensure!(
-            !yb.windows(leaked.len()).any(|w| w == leaked.as_bytes()),
-            "{name}: {} built elsewhere contains the path {leaked}",
-            x.name
-        );
-        let lists = (DepList::read(xb), DepList::read(yb));
-        let (DepList::Found(l), DepList::Found(r)) = &lists else {
-            anyhow::bail!(
-                "{name}: {} has no readable dependency list: {lists:?}",
-                x.name
-            );
-        };
-        ensure!(
-            serde_json::to_string(l)? == serde_json::to_string(r)?,
-            "{name}: the dependency lists differ"
-        );
-        binary = Some(format!(
-            "{name}: {} differs from offset {} ({} vs {} bytes)",
-            x.name,
-            first_offset(xb, yb).unwrap_or(0),
-            xb.len(),
-            yb.len()
-        ));
-    }
-    binary.with_context(|| format!("{name}: the files differ but no member does"))
 }
