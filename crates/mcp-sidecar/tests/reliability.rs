@@ -48,10 +48,19 @@ fn start_stop_cycles_exit_cleanly_on_every_transport() {
                 "{ipc:?} cycle {cycle}: {}",
                 sidecar.stderr()
             );
-            assert!(host
+            // The host records messages on its own reader thread: give it a moment under load.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while !host
                 .received()
                 .iter()
-                .any(|m| m["method"] == "lifecycle.ready"));
+                .any(|m| m["method"] == "lifecycle.ready")
+            {
+                assert!(
+                    Instant::now() < deadline,
+                    "{ipc:?} cycle {cycle}: the host never got lifecycle.ready"
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            }
         }
         eprintln!("{ipc:?}: {} cycles in {:?}", cycles(), began.elapsed());
     }
