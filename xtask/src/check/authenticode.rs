@@ -148,11 +148,14 @@ struct SpcIndirectDataContent {
     message_digest: DigestInfo,
 }
 
-/// What a well-formed signature claims.
+/// What a signature claims: the file's digest, or (a signature strict DER cannot read) nothing.
 #[derive(Debug, PartialEq, Eq)]
-struct Claim {
-    alg: DigestAlg,
-    file_digest: Vec<u8>,
+enum Claim {
+    Digest {
+        alg: DigestAlg,
+        file_digest: Vec<u8>,
+    },
+    Unverifiable(String),
 }
 
 /// Parses the first WIN_CERTIFICATE of the table and checks the PKCS#7 inside it hangs together.
@@ -173,10 +176,17 @@ fn claim(table: &[u8]) -> Result<Claim, String> {
     if info.content_type != SIGNED_DATA {
         return Err(format!("PKCS#7 content type {}", info.content_type));
     }
-    let signed: SignedData = info
-        .content
-        .decode_as()
-        .map_err(|e| format!("SignedData: {e}"))?;
+    let signed: SignedData = match info.content.decode_as() {
+        Ok(signed) => signed,
+        // Real signatures (ruff's, from PyPI) repeat a certificate in their SET OF, which strict
+        // DER (the `cms` types) refuses: not ours to reject, but then the digest is unverified.
+        Err(e) if e.kind() == der::ErrorKind::SetDuplicate => {
+            return Ok(Claim::Unverifiable(format!(
+                "SignedData is not strict DER ({e})"
+            )))
+        }
+        Err(e) => return Err(format!("SignedData: {e}")),
+    };
     let encap = &signed.encap_content_info;
     if encap.econtent_type != SPC_INDIRECT_DATA {
         return Err(format!(
@@ -216,7 +226,7 @@ fn claim(table: &[u8]) -> Result<Claim, String> {
     if signed_digest.as_bytes() != signer_alg.digest(content.value()).as_slice() {
         return Err("the signer's messageDigest is not the hash of the signed content".into());
     }
-    Ok(Claim {
+    Ok(Claim::Digest {
         alg,
         file_digest: indirect.message_digest.digest.as_bytes().to_vec(),
     })
@@ -242,14 +252,18 @@ pub(super) fn check(bytes: &[u8], out: &mut Vec<Finding>, notes: &mut Vec<String
         Ok(c) => c,
         Err(why) => return out.push(bad(format!("malformed signature: {why}"))),
     };
-    match image_digest(bytes, claim.alg) {
-        Ok(d) if d == claim.file_digest => {
-            notes.push(format!("Authenticode-signed ({})", claim.alg.name()))
+    let (alg, file_digest) = match claim {
+        Claim::Digest { alg, file_digest } => (alg, file_digest),
+        Claim::Unverifiable(why) => {
+            return notes.push(format!("Authenticode-signed, digest not verified: {why}"))
         }
+    };
+    match image_digest(bytes, alg) {
+        Ok(d) if d == file_digest => notes.push(format!("Authenticode-signed ({})", alg.name())),
         Ok(d) => out.push(bad(format!(
             "the signature's {} digest {} is not the file's {}: the bytes changed after signing",
-            claim.alg.name(),
-            hex(&claim.file_digest),
+            alg.name(),
+            hex(&file_digest),
             hex(&d)
         ))),
         Err(why) => out.push(bad(why)),
