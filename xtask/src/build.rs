@@ -86,11 +86,7 @@ impl Auditable {
             &cfg.target_dir,
             crate::toolchain::CARGO_AUDITABLE,
         )?;
-        // It has no --version of its own; the pin is the version.
-        let version = format!(
-            "cargo-auditable {}",
-            crate::toolchain::CARGO_AUDITABLE.version
-        );
+        let version = crate::toolchain::CARGO_AUDITABLE.version_line();
         eprintln!("==> auditable: {version} ({})", path.display());
         Ok(Auditable { path, version })
     }

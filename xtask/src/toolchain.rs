@@ -38,6 +38,14 @@ pub struct CargoTool {
     pub bin: &'static str,
 }
 
+impl CargoTool {
+    /// How the build record spells the pin (cargo-auditable has no `--version` of its own), so
+    /// `dist` and `verify-release` compare the same text.
+    pub fn version_line(&self) -> String {
+        format!("{} {}", self.krate, self.version)
+    }
+}
+
 /// zig and cargo-zigbuild, wherever they came from.
 #[derive(Debug, Clone)]
 pub struct ZigTools {

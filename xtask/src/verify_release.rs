@@ -122,12 +122,10 @@ fn probe_toolchain(sh: &Shell, record: &BuildRecord) -> Result<BuildRecord> {
         zig: zig.as_ref().map(|z| z.zig_version.clone()),
         cargo_zigbuild: zig.map(|z| z.cargo_zigbuild_version),
         // cargo-auditable has no --version; dist installs and records its pin.
-        cargo_auditable: record.cargo_auditable.as_ref().map(|_| {
-            format!(
-                "cargo-auditable {}",
-                crate::toolchain::CARGO_AUDITABLE.version
-            )
-        }),
+        cargo_auditable: record
+            .cargo_auditable
+            .as_ref()
+            .map(|_| crate::toolchain::CARGO_AUDITABLE.version_line()),
         maturin: record
             .maturin
             .as_ref()
