@@ -59,8 +59,12 @@ impl flags::Dist {
         let tools = bootstrap(sh, cfg, &targets)?;
         let signer = crate::sign::Signer::from_env(sh)?;
         let mut progress = build::Progress::for_stderr(self.json);
-        let built = build::build_all(sh, cfg, &targets, &tools, &mut progress)?;
         let epoch = source_date_epoch(sh, cfg)?;
+        // lld stamps a PE with SOURCE_DATE_EPOCH, or else with the clock.
+        let built = {
+            let _epoch = sh.push_env("SOURCE_DATE_EPOCH", epoch.to_string());
+            build::build_all(sh, cfg, &targets, &tools, &mut progress)?
+        };
         let record = build::record(sh, &targets, &tools, epoch, !self.no_sdist)?;
         let inputs = PackInputs::load(cfg, &targets, epoch)?;
         eprintln!(

@@ -253,6 +253,10 @@ fn binary_facts(ctx: &Ctx) -> Result<()> {
             elf.libraries
         );
     }
+    let epoch = checksums::read_manifest(&ctx.out)?
+        .and_then(|m| m.build)
+        .context("dist/'s manifest has no build record")?
+        .source_date_epoch;
     let mut imports = Vec::new();
     for (tag, machine) in [
         (WIN_TAG, goblin::pe::header::COFF_MACHINE_X86_64),
@@ -264,6 +268,12 @@ fn binary_facts(ctx: &Ctx) -> Result<()> {
             pe.header.coff_header.machine == machine,
             "{tag}: PE machine {:#06x}",
             pe.header.coff_header.machine
+        );
+        // The linker's clock would make every build differ; dist hands it the recorded time.
+        let stamp = pe.header.coff_header.time_date_stamp;
+        ensure!(
+            i64::from(stamp) == epoch,
+            "{tag}: the PE is stamped {stamp}, not the recorded SOURCE_DATE_EPOCH {epoch}"
         );
         for dll in &pe.libraries {
             let lower = dll.to_ascii_lowercase();
@@ -285,7 +295,7 @@ fn binary_facts(ctx: &Ctx) -> Result<()> {
         imports.push(format!("{tag}: {}", pe.libraries.join(" ")));
     }
     eprintln!(
-        "    arm64 minos 11.0 signed, x86_64 minos 10.12, GLIBC <= {} (x86_64, aarch64), musl static, PE imports {}",
+        "    arm64 minos 11.0 signed, x86_64 minos 10.12, GLIBC <= {} (x86_64, aarch64), musl static, PEs stamped {epoch}, PE imports {}",
         glibc.join(", "),
         imports.join("; ")
     );
