@@ -5,6 +5,7 @@ mod check;
 mod dist;
 mod mcp_peer;
 mod sidecar;
+mod verifiable;
 
 use std::time::Duration;
 

@@ -17,7 +17,7 @@ use anyhow::{bail, Context, Result};
 use xshell::{cmd, Cmd, Shell};
 
 mod progress;
-mod remap;
+pub(crate) mod remap;
 mod scripts;
 
 pub use progress::Progress;

@@ -62,7 +62,7 @@ pub fn runtime_crates(info: &VersionInfo) -> BTreeSet<CrateId> {
         .collect()
 }
 
-fn section(b: &[u8]) -> Option<&[u8]> {
+pub(crate) fn section(b: &[u8]) -> Option<&[u8]> {
     let range = |offset: u64, size: u64| {
         let start = usize::try_from(offset).ok()?;
         b.get(start..start.checked_add(usize::try_from(size).ok()?)?)
