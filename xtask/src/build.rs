@@ -1,7 +1,10 @@
 //! Compiles the sidecar for the planned targets with the release profile (stripped).
 //!
 //! Host-side work (build scripts, proc macros) is shared: one cargo invocation per builder with
-//! every target in it. `MACOSX_DEPLOYMENT_TARGET` is global to a cargo invocation, so when one
+//! every target in it, except the build host's own triple, which gets its own. With the host's
+//! triple among the `--target`s, cargo builds the host-side units under other hashes, which
+//! reach every binary of that invocation: a Windows binary built beside x86_64 Linux differs from
+//! one built alone. Split this way, every target's bytes are those of the target built alone. `MACOSX_DEPLOYMENT_TARGET` is global to a cargo invocation, so when one
 //! invocation holds targets that need different values, a generated rustc wrapper sets it per
 //! `--target`, and zig links each Apple target through a generated linker script that names the
 //! target's own minimum macOS. Afterwards, an arm64 Mach-O whose code signature no longer matches
@@ -148,14 +151,15 @@ pub fn record(
     })
 }
 
-/// Targets grouped into cargo invocations: one per builder (cross runs one image per target).
+/// Targets grouped into cargo invocations: one per builder (cross runs one image per target),
+/// and the host's own triple alone (module comment).
 pub fn invocations(targets: &[Target]) -> Vec<Vec<&Target>> {
     let mut groups: Vec<Vec<&Target>> = Vec::new();
     for t in targets {
-        let joinable = t.builder != BuilderKind::Cross;
+        let joinable = t.builder != BuilderKind::Cross && !t.is_host_triple;
         match groups
             .iter_mut()
-            .find(|g| joinable && g[0].builder == t.builder)
+            .find(|g| joinable && !g[0].is_host_triple && g[0].builder == t.builder)
         {
             Some(group) => group.push(t),
             None => groups.push(vec![t]),
@@ -422,13 +426,30 @@ mod tests {
     use crate::target::{plan, Host};
 
     #[test]
-    fn one_zig_invocation_for_all_four_targets_on_linux() {
+    fn the_host_triple_alone_and_one_zig_invocation_for_the_others() {
         let cfg = Config::load().unwrap();
         let host = Host::new("x86_64-unknown-linux-gnu").unwrap();
         let targets = plan(&cfg, &host, &[], Builder::Auto).unwrap();
         let groups = invocations(&targets);
-        assert_eq!(groups.len(), 1);
-        assert_eq!(groups[0].len(), targets.len());
+        let triples = |g: &Vec<&Target>| g.iter().map(|t| t.triple.clone()).collect::<Vec<_>>();
+        assert_eq!(triples(&groups[0]), ["x86_64-unknown-linux-gnu"]);
+        assert_eq!(
+            groups.len(),
+            2,
+            "{:?}",
+            groups.iter().map(triples).collect::<Vec<_>>()
+        );
+        assert_eq!(groups[1].len(), targets.len() - 1);
+        assert!(groups[1].iter().all(|t| !t.is_host_triple));
+        // On an arm64 Linux runner the other Linux triple is the one built alone.
+        let host = Host::new("aarch64-unknown-linux-gnu").unwrap();
+        let targets = plan(&cfg, &host, &[], Builder::Zig).unwrap();
+        let alone: Vec<_> = invocations(&targets)
+            .into_iter()
+            .filter(|g| g.len() == 1)
+            .map(|g| g[0].triple.clone())
+            .collect();
+        assert_eq!(alone, ["aarch64-unknown-linux-gnu"]);
     }
 
     #[test]

@@ -134,6 +134,10 @@ pub struct Target {
     pub runner: Option<String>,
     /// Unique CI artifact name for this target's outputs.
     pub artifact: String,
+    /// Whether this target compiles for the build host's own triple. cargo hashes the host-side
+    /// units (build scripts, proc macros) differently when the host's triple is a `--target`, and
+    /// those hashes reach every binary of the invocation: so this target is built on its own.
+    pub is_host_triple: bool,
 }
 
 impl Target {
@@ -158,6 +162,7 @@ impl Target {
             env.insert("MACOSX_DEPLOYMENT_TARGET".to_string(), min.to_string());
         }
         let exe = format!("{}{}", cfg.dist.binary, expectation.exe_suffix);
+        let is_host_triple = build_triple == host.triple;
         Ok(Target {
             triple: triple.to_string(),
             binary_path: cfg
@@ -176,6 +181,7 @@ impl Target {
             expectation,
             runner: cfg.dist.runners.get(triple).cloned(),
             artifact: format!("dist-{triple}"),
+            is_host_triple,
         })
     }
 
