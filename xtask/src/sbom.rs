@@ -104,14 +104,29 @@ pub fn crates_by_triple(cfg: &Config, triples: &[&str]) -> Result<BTreeMap<Strin
         args.extend(["--filter-platform".to_string(), t.to_string()]);
     }
     cmd.other_options(args);
-    let metadata = cmd
-        .exec()
-        .context("running `cargo metadata` for the SBOMs")?;
+    // cargo and one rustc per triple at once: they are most of a warm `dist`'s SBOM time.
+    let (metadata, cfgs) = std::thread::scope(|s| {
+        let cfgs: Vec<_> = triples
+            .iter()
+            .map(|&t| (t, s.spawn(move || rustc_cfg(t))))
+            .collect();
+        let metadata = cmd.exec().context("running `cargo metadata` for the SBOMs");
+        let cfgs: Vec<_> = cfgs
+            .into_iter()
+            .map(|(t, h)| {
+                let cfg = h.join().unwrap_or_else(|_| {
+                    Err(anyhow::anyhow!("asking rustc for {t}'s cfg panicked"))
+                });
+                (t, cfg)
+            })
+            .collect();
+        (metadata, cfgs)
+    });
+    let metadata = metadata?;
     let checksums = lock_checksums(cfg)?;
     let mut by_triple = BTreeMap::new();
-    for triple in triples {
-        let cfgs = rustc_cfg(triple)?;
-        let crates = crates_in_binary(&metadata, &checksums, &cfg.dist.package, triple, &cfgs)?;
+    for (triple, cfgs) in cfgs {
+        let crates = crates_in_binary(&metadata, &checksums, &cfg.dist.package, triple, &cfgs?)?;
         by_triple.insert(triple.to_string(), crates);
     }
     Ok(by_triple)
