@@ -91,13 +91,12 @@ fn host_closing_the_channel_exits_3_on_every_transport() {
 
 /// This test binary itself, sleeping: a parent process that exists on every OS (and in wine).
 fn spawn_parent() -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args(["helper_parent_sleeps", "--exact", "--ignored", "--quiet"])
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["helper_parent_sleeps", "--exact", "--ignored", "--quiet"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+        .stderr(Stdio::null());
+    common::spawn(&mut cmd)
 }
 
 #[test]

@@ -411,6 +411,25 @@ pub fn command(endpoint: &str, args: &[&str], token: Option<&str>) -> Command {
     cmd
 }
 
+/// Under wine, CreateProcess now and then fails with ERROR_INTERNAL_ERROR (1359) while the
+/// wineserver is busy (seen once in 20 start/stop cycles); Windows itself does not. That one error
+/// is retried a few times, aloud; any other fails the test.
+pub fn spawn(cmd: &mut Command) -> Child {
+    const WINE_INTERNAL_ERROR: i32 = 1359;
+    for retry in 1..=3 {
+        match cmd.spawn() {
+            Ok(child) => return child,
+            Err(e) if cfg!(windows) && e.raw_os_error() == Some(WINE_INTERNAL_ERROR) => {
+                eprintln!("spawn {:?}: {e}; retry {retry} of 3", cmd.get_program());
+                thread::sleep(Duration::from_millis(250));
+            }
+            Err(e) => panic!("spawn {:?}: {e}", cmd.get_program()),
+        }
+    }
+    cmd.spawn()
+        .unwrap_or_else(|e| panic!("spawn {:?}: {e}", cmd.get_program()))
+}
+
 impl Sidecar {
     pub fn spawn(endpoint: &str, args: &[&str]) -> Sidecar {
         Self::spawn_cmd(command(endpoint, args, Some(TOKEN)))
@@ -420,7 +439,7 @@ impl Sidecar {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("spawn mcp-sidecar");
+        let mut child = spawn(&mut cmd);
         let stdout = child.stdout.take().unwrap();
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = mpsc::channel();
