@@ -4,7 +4,9 @@
 //! every target in it, except the build host's own triple, which gets its own. With the host's
 //! triple among the `--target`s, cargo builds the host-side units under other hashes, which
 //! reach every binary of that invocation: a Windows binary built beside x86_64 Linux differs from
-//! one built alone. Split this way, every target's bytes are those of the target built alone. `MACOSX_DEPLOYMENT_TARGET` is global to a cargo invocation, so when one
+//! one built alone. Split this way, every target's bytes are those of the target built alone.
+//!
+//! `MACOSX_DEPLOYMENT_TARGET` is global to a cargo invocation, so when one
 //! invocation holds targets that need different values, a generated rustc wrapper sets it per
 //! `--target`, and zig links each Apple target through a generated linker script that names the
 //! target's own minimum macOS. Afterwards, an arm64 Mach-O whose code signature no longer matches

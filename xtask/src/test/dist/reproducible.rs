@@ -1,4 +1,4 @@
-//! The same bytes anywhere. dist/ is the main job's one invocation of every target; against it:
+//! The same bytes anywhere. dist/ is the main job's one run of every target; against it:
 //! - every target built alone (the release's matrix shape), then `--assemble`: the parts'
 //!   wheels carried unchanged, dist/'s sdist, and SHA256SUMS equal to dist/'s, every wheel (dist
 //!   builds the host's own triple in its own invocation: `build.rs`);
