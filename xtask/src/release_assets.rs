@@ -234,10 +234,7 @@ pub mod fixture {
 
     /// A scratch folder unique to one test.
     pub fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("xtask-release-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
+        crate::util::test_scratch("release", name)
     }
 
     pub fn v(s: &str) -> Version {

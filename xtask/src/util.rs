@@ -108,6 +108,15 @@ pub fn venv_python(venv: &Path) -> PathBuf {
     venv_bin(venv, "python")
 }
 
+/// An empty folder for one unit test, `xtask-<area>-<name>-<pid>` under the temp dir.
+#[cfg(test)]
+pub fn test_scratch(area: &str, name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("xtask-{area}-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

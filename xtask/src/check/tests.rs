@@ -616,10 +616,7 @@ fn the_payload_is_the_configs() {
 // The command-line surface ------------------------------------------------------------------
 
 fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("xtask-check-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    crate::util::test_scratch("check", name)
 }
 
 #[test]
