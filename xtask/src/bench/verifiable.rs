@@ -6,7 +6,6 @@
 //! table (its separate zigbuild runs use neither).
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -18,6 +17,7 @@ use crate::check::Payload;
 use crate::config::Config;
 use crate::sign::{throwaway::Throwaway, Pkcs12, Signer};
 use crate::target::Target;
+use crate::verify_release::diff::Container;
 use crate::wheel::BinaryFormat;
 
 /// The seconds each added step takes, and the bytes each adds per binary.
@@ -46,11 +46,10 @@ pub fn measure(sh: &Shell, cfg: &Config, targets: &[Target], dist: &Path) -> Res
         .collect::<Result<_>>()?;
     let sbom = timed(|| crate::sbom::Sboms::resolve(cfg, targets).map(drop))?;
     let rule = timed(|| {
-        for (name, members) in &wheels {
-            let dist_info = dist_info(name, members)?;
+        for (t, (name, members)) in targets.iter().zip(&wheels) {
             let mut findings = Vec::new();
             crate::check::sbom_rule(
-                &dist_info,
+                &format!("{}/", t.wheel.dist_info_dir()),
                 &payload,
                 |m| members.contains_key(m),
                 |m| members.get(m).map(Vec::as_slice),
@@ -113,27 +112,15 @@ fn timed(mut f: impl FnMut() -> Result<()>) -> Result<Duration> {
 }
 
 fn members(wheel: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
-    let file =
-        std::fs::File::open(wheel).with_context(|| format!("opening {}", wheel.display()))?;
-    let mut archive =
-        zip::ZipArchive::new(file).with_context(|| format!("reading {}", wheel.display()))?;
-    let mut out = BTreeMap::new();
-    for i in 0..archive.len() {
-        let mut entry = archive.by_index(i)?;
-        let name = entry.name()?.to_string();
-        let mut bytes = Vec::new();
-        entry.read_to_end(&mut bytes)?;
-        out.insert(name, bytes);
-    }
-    Ok(out)
-}
-
-fn dist_info(wheel: &str, members: &BTreeMap<String, Vec<u8>>) -> Result<String> {
-    members
-        .keys()
-        .find_map(|m| {
-            m.split_once(".dist-info/")
-                .map(|(d, _)| format!("{d}.dist-info/"))
+    let bytes = std::fs::read(wheel).with_context(|| format!("reading {}", wheel.display()))?;
+    crate::verify_release::diff::members(Container::Zip, &bytes)
+        .with_context(|| format!("reading {}", wheel.display()))?
+        .into_iter()
+        .map(|m| {
+            let content = m
+                .bytes
+                .map_err(|why| anyhow::anyhow!("{}: {}: {why}", wheel.display(), m.name))?;
+            Ok((m.name, content))
         })
-        .with_context(|| format!("{wheel} has no .dist-info"))
+        .collect()
 }
